@@ -1,0 +1,1 @@
+"""The audit log: every change to scorecards, reviews, disputes, users and roles."""

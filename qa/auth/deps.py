@@ -1,0 +1,96 @@
+"""FastAPI dependencies: the DB session, the current user (page or API) and role checks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlmodel import Session
+
+from qa.auth import tokens
+from qa.db import SAFE_METHODS, begin_write
+from qa.errors import Forbidden, Unauthorized
+from qa.models import Role, User
+from qa.settings import Settings
+
+
+def get_settings_dep(request: Request) -> Settings:
+    """The settings the app was created with."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One transaction per request: committed on success, rolled back on any error."""
+    with Session(request.app.state.engine, expire_on_commit=False) as session:
+        if request.method not in SAFE_METHODS:
+            begin_write(session)
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+
+class LoginRequired(Unauthorized):
+    """A page needs a logged-in user; the handler redirects to the login page."""
+
+
+def page_user(request: Request, session: SessionDep) -> User:
+    """The logged-in user of a page request (session cookie)."""
+    user_id = request.session.get("uid")
+    user = session.get(User, user_id) if isinstance(user_id, int) else None
+    if user is None or not user.is_active:
+        request.session.pop("uid", None)
+        raise LoginRequired("Please log in.")
+    request.state.user = user  # templates show who is logged in
+    return user
+
+
+def api_user(request: Request, session: SessionDep) -> User:
+    """The user of an API request (Authorization: Bearer <token>); cookies are never accepted here."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("Missing API token: send 'Authorization: Bearer <token>'.")
+    user = tokens.user_for_token(session, token.strip())
+    if user is None:
+        raise Unauthorized("Invalid or revoked API token.")
+    return user
+
+
+CurrentUser = Annotated[User, Depends(page_user)]
+ApiUser = Annotated[User, Depends(api_user)]
+
+
+def require_role(*roles: Role) -> Callable[[User], User]:
+    """A dependency that lets only `roles` through (admins always pass)."""
+    allowed = set(roles) | {Role.admin}
+
+    def check(user: CurrentUser) -> User:
+        if user.role not in allowed:
+            raise Forbidden("Your role does not allow this page.")
+        return user
+
+    return check
+
+
+def require_api_role(*roles: Role) -> Callable[[User], User]:
+    """Like require_role, for token-authenticated API routes."""
+    allowed = set(roles) | {Role.admin}
+
+    def check(user: ApiUser) -> User:
+        if user.role not in allowed:
+            raise Forbidden("Your role does not allow this.")
+        return user
+
+    return check
+
+
+ManagerUser = Annotated[User, Depends(require_role(Role.manager))]
+ReviewerUser = Annotated[User, Depends(require_role(Role.manager, Role.reviewer))]

@@ -1,0 +1,181 @@
+"""The `qa` command line: database, server, demo data, users, tokens and imports."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from qa.db import make_engine, session_scope
+from qa.errors import CaliperError
+from qa.settings import Settings, get_settings
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the process exit code (non-zero with a one-line reason on failure)."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    handler: Callable[[argparse.Namespace, Settings], int] | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return 2
+    try:
+        return handler(args, get_settings())
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # every failure ends as one line on stderr, never a traceback
+        print(f"qa: {_reason(exc)}", file=sys.stderr)
+        return 1
+
+
+def _reason(exc: Exception) -> str:
+    """A one-line explanation of why a command failed."""
+    from alembic.util import CommandError
+    from pydantic import ValidationError
+    from sqlalchemy.exc import SQLAlchemyError
+
+    if isinstance(exc, CaliperError):
+        return exc.message
+    if isinstance(exc, ValidationError):
+        # Only the messages: input values could include SECRET_KEY or a database password.
+        problems = [str(err["msg"]).removeprefix("Value error, ") for err in exc.errors()]
+        return "invalid settings: " + "; ".join(problems)
+    if isinstance(exc, SQLAlchemyError):
+        cause = getattr(exc, "orig", None) or exc
+        return "database error: " + _first_line(str(cause))
+    if isinstance(exc, CommandError | OSError | ValueError):
+        return _first_line(str(exc))
+    return f"unexpected {type(exc).__name__}: {_first_line(str(exc))}"
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else "(no details)"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="qa", description="Caliper: QA reviews for support teams.")
+    sub = parser.add_subparsers(metavar="COMMAND")
+
+    db = sub.add_parser("db", help="database schema").add_subparsers(metavar="ACTION")
+    upgrade = db.add_parser("upgrade", help="create or migrate the database to the latest schema")
+    upgrade.set_defaults(handler=cmd_db_upgrade)
+
+    serve = sub.add_parser("serve", help="run the web app (migrating first)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.set_defaults(handler=cmd_serve)
+
+    demo = sub.add_parser("demo", help="load the demo organisation and data")
+    demo.add_argument("--reset", action="store_true", help="delete the SQLite file first (SQLite only)")
+    demo.set_defaults(handler=cmd_demo)
+
+    users = sub.add_parser("users", help="manage users").add_subparsers(metavar="ACTION")
+    create = users.add_parser("create", help="create a user")
+    create.add_argument("email")
+    create.add_argument("--role", required=True, choices=["admin", "manager", "reviewer", "agent"])
+    create.add_argument("--password", required=True)
+    create.add_argument("--name")
+    create.add_argument("--team")
+    create.add_argument("--agent-external-id")
+    create.set_defaults(handler=cmd_users_create)
+
+    tokens = sub.add_parser("tokens", help="manage API tokens").add_subparsers(metavar="ACTION")
+    token_create = tokens.add_parser("create", help="create an API token (printed alone on the last line)")
+    token_create.add_argument("email")
+    token_create.add_argument("--name", default="cli")
+    token_create.set_defaults(handler=cmd_tokens_create)
+
+    imp = sub.add_parser("import", help="import conversations from a file")
+    imp.add_argument("file")
+    imp.add_argument("--format", default="native",
+                     choices=["native", "zendesk", "intercom", "freshdesk", "csv"])
+    imp.set_defaults(handler=cmd_import)
+    return parser
+
+
+def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    """qa db upgrade."""
+    from qa.migrations import upgrade
+
+    upgrade(settings.database_url)
+    print("database is at the latest schema")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    """qa serve: migrate, then run uvicorn."""
+    import uvicorn
+
+    from qa.migrations import upgrade
+
+    upgrade(settings.database_url)
+    print(f"Caliper is running on http://{args.host}:{args.port}/  (Ctrl+C to stop)", flush=True)
+    uvicorn.run("qa.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
+                log_level="warning", proxy_headers=True)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    """qa demo: load the demo organisation, conversations, scorecard and reviews; print the logins."""
+    from qa.demo import loader
+    from qa.migrations import upgrade
+
+    if args.reset:
+        loader.reset_sqlite(settings.database_url)
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    with session_scope(engine) as session:
+        summary = loader.load_demo(session)
+    engine.dispose()
+    print(summary.describe())
+    return 0
+
+
+def cmd_users_create(args: argparse.Namespace, settings: Settings) -> int:
+    """qa users create EMAIL --role R --password PW."""
+    from qa.auth import service as auth_service
+
+    engine = make_engine(settings.database_url)
+    with session_scope(engine) as session:
+        user = auth_service.create_user(session, actor=None, email=args.email, role=args.role,
+                                        password=args.password, name=args.name, team=args.team,
+                                        agent_external_id=args.agent_external_id)
+        print(f"created {user.role.value} {user.email} (id {user.id})")
+    engine.dispose()
+    return 0
+
+
+def cmd_tokens_create(args: argparse.Namespace, settings: Settings) -> int:
+    """qa tokens create EMAIL: prints the token alone on the last line."""
+    from sqlmodel import select
+
+    from qa.auth import tokens
+    from qa.errors import NotFound
+    from qa.models import User
+
+    engine = make_engine(settings.database_url)
+    with session_scope(engine) as session:
+        user = session.exec(select(User).where(User.email == args.email.strip().lower())).first()
+        if user is None:
+            raise NotFound(f"no user with e-mail {args.email}")
+        plaintext = tokens.create_token(session, actor=None, user=user, name=args.name)
+    engine.dispose()
+    print(f"API token for {user.email} ({user.role.value}); it is shown only once:")
+    print(plaintext)
+    return 0
+
+
+def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    """qa import FILE [--format F]: prints created / updated / rejected."""
+    from qa.conversations import ingest
+
+    engine = make_engine(settings.database_url)
+    result = ingest.import_path(engine, args.file, fmt=args.format)
+    engine.dispose()
+    print(result.describe())
+    return 0 if result.created or result.updated or not result.rejected else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

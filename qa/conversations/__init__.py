@@ -1,0 +1,1 @@
+"""Conversations: import from helpdesks, listing, reading."""

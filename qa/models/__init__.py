@@ -1,0 +1,33 @@
+"""All tables; importing this module registers them on SQLModel.metadata (the Alembic target)."""
+
+from qa.models.audit import AuditLog
+from qa.models.base import utcnow
+from qa.models.conversation import AuthorRole, Channel, Conversation, Message
+from qa.models.review import Assignment, MessageComment, Rating, Review, ReviewKind, ReviewStatus
+from qa.models.scorecard import Criterion, Scorecard, ScorecardVersion
+from qa.models.user import Agent, ApiToken, LoginAttempt, Role, Team, User, UserTeam
+
+__all__ = [
+    "Agent",
+    "ApiToken",
+    "Assignment",
+    "AuditLog",
+    "AuthorRole",
+    "Channel",
+    "Conversation",
+    "Criterion",
+    "LoginAttempt",
+    "Message",
+    "MessageComment",
+    "Rating",
+    "Review",
+    "ReviewKind",
+    "ReviewStatus",
+    "Role",
+    "Scorecard",
+    "ScorecardVersion",
+    "Team",
+    "User",
+    "UserTeam",
+    "utcnow",
+]

@@ -1,0 +1,101 @@
+"""Reviews, their per-criterion ratings, comments pinned to messages, and assignments."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Column, Index, String, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from qa.models.base import StrEnumType, UTCDateTime, utcnow
+
+
+class ReviewKind(StrEnum):
+    """Why the review exists; only `manual` reviews count toward an agent's score."""
+
+    manual = "manual"
+    calibration = "calibration"
+    auto = "auto"
+
+
+class ReviewStatus(StrEnum):
+    """A draft is saved as the reviewer works; submitted reviews are what agents see."""
+
+    draft = "draft"
+    submitted = "submitted"
+
+
+class Review(SQLModel, table=True):
+    """A reviewer's scoring of one conversation against one scorecard version."""
+
+    __table_args__ = (
+        Index("ix_review_agent_id_status_submitted_at", "agent_id", "status", "submitted_at"),
+        Index("ix_review_reviewer_id_status", "reviewer_id", "status"),
+        Index("ix_review_conversation_id_kind_status", "conversation_id", "kind", "status"),
+        Index("ix_review_status_submitted_at", "status", "submitted_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversation.id")
+    version_id: int = Field(foreign_key="scorecard_version.id", index=True)
+    reviewer_id: int = Field(foreign_key="user.id")
+    agent_id: int | None = Field(default=None, foreign_key="agent.id")
+    kind: ReviewKind = Field(default=ReviewKind.manual,
+                             sa_column=Column(StrEnumType(ReviewKind), nullable=False))
+    status: ReviewStatus = Field(default=ReviewStatus.draft,
+                                 sa_column=Column(StrEnumType(ReviewStatus), nullable=False))
+    comment: str = Field(default="", sa_column=Column(Text, nullable=False))
+    score: float | None = Field(default=None)
+    failed_critical: bool = Field(default=False)
+    passed: bool | None = Field(default=None)
+    time_spent_seconds: int = Field(default=0)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    submitted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    acknowledged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Rating(SQLModel, table=True):
+    """The answer to one criterion: an option (its label and score) or N/A (both null)."""
+
+    __table_args__ = (UniqueConstraint("review_id", "criterion_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    review_id: int = Field(foreign_key="review.id", ondelete="CASCADE")
+    criterion_id: int = Field(foreign_key="criterion.id", index=True)
+    criterion_key: str = Field(max_length=64)
+    option_label: str | None = Field(default=None, max_length=200)
+    option_score: float | None = Field(default=None)
+    comment: str = Field(default="", sa_column=Column(Text, nullable=False))
+    root_cause: str | None = Field(default=None, max_length=200)
+
+
+class MessageComment(SQLModel, table=True):
+    """A reviewer's comment pinned to one message of the transcript."""
+
+    __tablename__ = "message_comment"
+
+    id: int | None = Field(default=None, primary_key=True)
+    review_id: int = Field(foreign_key="review.id", index=True, ondelete="CASCADE")
+    message_id: int = Field(foreign_key="message.id", index=True)
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Assignment(SQLModel, table=True):
+    """A conversation handed to a reviewer to score with a scorecard, by a sampling run or by hand."""
+
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "reviewer_id", "scorecard_id"),
+        Index("ix_assignment_reviewer_id_status_due_at", "reviewer_id", "status", "due_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversation.id", index=True)
+    reviewer_id: int = Field(foreign_key="user.id")
+    scorecard_id: int = Field(foreign_key="scorecard.id")
+    status: str = Field(default="open", sa_column=Column(String(20), nullable=False))
+    due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    review_id: int | None = Field(default=None, foreign_key="review.id")

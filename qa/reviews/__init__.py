@@ -1,0 +1,1 @@
+"""Reviews: the reviewer's queue, the review form, agents' feedback and the managers' list."""

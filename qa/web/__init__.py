@@ -1,0 +1,1 @@
+"""Web plumbing shared by every page: templates, HTMX helpers, CSRF, error rendering."""

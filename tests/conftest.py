@@ -1,0 +1,149 @@
+"""Shared fixtures: one suite, two databases (a SQLite file and a real PostgreSQL server).
+
+Each database is built by the Alembic migrations once per test session (and per xdist worker);
+each test runs inside an outer transaction that is rolled back, with the app's session joined
+to it through a savepoint (SQLAlchemy's "join an external transaction" recipe).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.engine import Engine, make_url
+from sqlmodel import Session
+
+from qa.app import create_app
+from qa.auth.deps import get_session
+from qa.db import make_engine, normalise_url
+from qa.migrations import upgrade
+from qa.models import User
+from qa.settings import Settings
+from tests.factories import PASSWORD
+
+PG_ENV = "CALIPER_TEST_PG_URL"
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated database URL: a SQLite temp file, or a fresh database on the test PostgreSQL server."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'caliper.db'}"
+        upgrade(url)
+        yield url
+        return
+    admin_url = os.environ.get(PG_ENV)
+    if not admin_url:
+        if os.environ.get("CALIPER_REQUIRE_PG") == "1":
+            pytest.fail(f"{PG_ENV} is not set but CALIPER_REQUIRE_PG=1: the PostgreSQL server did not start")
+        pytest.skip(f"{PG_ENV} not set: PostgreSQL tests skipped (scripts/test starts a server)")
+    name = f"caliper_test_{_worker()}_{uuid.uuid4().hex[:8]}"
+    admin = make_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(normalise_url(admin_url)).set(database=name).render_as_string(hide_password=False)
+    upgrade(url)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def engine(db_url: str) -> Iterator[Engine]:
+    """One engine per database for the whole run."""
+    eng = make_engine(db_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def backend(db_url: str) -> str:
+    """'sqlite' or 'postgresql', for the rare test that must know."""
+    return make_url(normalise_url(db_url)).get_backend_name()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    """A session inside a transaction that is rolled back after the test."""
+    connection = engine.connect()
+    outer = connection.begin()
+    db = Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    try:
+        yield db
+    finally:
+        db.close()
+        if outer.is_active:
+            outer.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def settings(db_url: str) -> Settings:
+    """Settings for a test app."""
+    return Settings(database_url=db_url, secret_key="test-secret-key-" + "x" * 32, caliper_env="test",
+                    login_max_failures=5)
+
+
+@pytest.fixture
+def app(settings: Settings, engine: Engine, session: Session) -> FastAPI:
+    """The app, its requests sharing the test's rolled-back transaction."""
+    application = create_app(settings, engine=engine)
+
+    def _test_session() -> Iterator[Session]:
+        try:
+            yield session
+            session.commit()  # releases the savepoint only; the outer transaction stays open
+        except BaseException:
+            session.rollback()
+            raise
+
+    application.dependency_overrides[get_session] = _test_session
+    return application
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    """An anonymous browser-like client (follows redirects, keeps cookies)."""
+    with TestClient(app, base_url="http://testserver", raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def page_csrf(client: TestClient) -> str:
+    """The session's CSRF token, read from the login form as a browser would see it."""
+    body = client.get("/login").text
+    match = CSRF_INPUT.search(body)
+    assert match, "login page has no CSRF field"
+    return match.group(1)
+
+
+def login_as(client: TestClient, user: User, password: str = PASSWORD) -> TestClient:
+    """Log in through the real form; afterwards every request carries the session's CSRF header."""
+    client.headers.pop("X-CSRF-Token", None)
+    token = page_csrf(client)
+    response = client.post("/login", data={"email": user.email, "password": password, "csrf_token": token},
+                           follow_redirects=False)
+    assert response.status_code == 303, response.text
+    client.headers["X-CSRF-Token"] = page_csrf(client)
+    return client
+
+
+@pytest.fixture
+def api(app: FastAPI) -> Iterator[TestClient]:
+    """A client for /api/v1 without a token (tests set Authorization)."""
+    with TestClient(app, base_url="http://testserver", raise_server_exceptions=False) as test_client:
+        yield test_client
