@@ -48,7 +48,7 @@ def _include_routers(app: FastAPI) -> None:
     from qa.scorecard_admin import api as scorecards_api
     from qa.scorecard_admin import pages as scorecards_pages
 
-    pages = APIRouter(dependencies=[Depends(verify_csrf)])
+    pages = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)  # OpenAPI is the API
     for module in (auth_pages, reviews_pages, conversations_pages, scorecards_pages):
         pages.include_router(module.router)
     api = APIRouter(prefix="/api/v1")

@@ -20,12 +20,16 @@ from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session
 
 from qa.app import create_app
+from qa.auth import passwords
 from qa.auth.deps import get_session
 from qa.db import make_engine, normalise_url
 from qa.migrations import upgrade
 from qa.models import User
 from qa.settings import Settings
-from tests.factories import PASSWORD
+
+passwords.use_cheap_hashing()  # before tests.factories hashes its shared password
+
+from tests.factories import PASSWORD  # noqa: E402
 
 PG_ENV = "CALIPER_TEST_PG_URL"
 BACKENDS = ["sqlite", "postgresql"]
@@ -102,6 +106,8 @@ def app(settings: Settings, engine: Engine, session: Session) -> FastAPI:
     application = create_app(settings, engine=engine)
 
     def _test_session() -> Iterator[Session]:
+        # Settle the test's own setup first, so a request that fails rolls back only its own work.
+        session.commit()
         try:
             yield session
             session.commit()  # releases the savepoint only; the outer transaction stays open

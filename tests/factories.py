@@ -23,7 +23,8 @@ EXAMPLE_SCORECARD: dict[str, Any] = {
         {"key": "accuracy", "name": "Correct solution", "section": "Resolution", "scale": "5", "weight": 3,
          "critical": True},
         {"key": "tone", "name": "Tone", "scale": "custom", "weight": 2, "allow_na": True,
-         "options": [{"label": "Poor", "score": 0}, {"label": "OK", "score": 0.6}, {"label": "Great", "score": 1}],
+         "options": [{"label": "Poor", "score": 0}, {"label": "OK", "score": 0.6},
+                     {"label": "Great", "score": 1}],
          "root_causes": ["Robotic", "Rude", "Too casual"]},
     ],
 }
@@ -44,8 +45,8 @@ def make_team(session: Session, *, name: str | None = None) -> Team:
 def make_agent(session: Session, *, team: Team | None = None, **overrides: Any) -> Agent:
     """A support agent (no login)."""
     n = _n()
-    values: dict[str, Any] = {"external_id": f"agent-{n}", "name": f"Agent {n}", "email": f"agent{n}@example.com",
-                              "team_id": team.id if team else None}
+    values: dict[str, Any] = {"external_id": f"agent-{n}", "name": f"Agent {n}",
+                              "email": f"agent{n}@example.com", "team_id": team.id if team else None}
     values.update(overrides)
     agent = Agent(**values)
     session.add(agent)
@@ -94,7 +95,8 @@ def make_conversation(
     msgs = messages or [
         {"author": "customer", "body": f"Hi, I was charged twice (#{n})"},
         {"author": "agent", "author_id": agent.external_id, "body": "Sorry about that! Let me check."},
-        {"author": "agent", "author_id": agent.external_id, "body": "Refunded. Anything else?", "internal": False},
+        {"author": "agent", "author_id": agent.external_id, "body": "Refunded. Anything else?",
+         "internal": False},
     ]
     values: dict[str, Any] = {
         "source": "test", "external_id": f"T-{n}", "channel": "chat", "subject": f"Refund {n}",
@@ -114,7 +116,9 @@ def make_conversation(
     return conversation
 
 
-def make_scorecard(session: Session, *, definition: dict[str, Any] | None = None, actor: User | None = None) -> Any:
+def make_scorecard(
+    session: Session, *, definition: dict[str, Any] | None = None, actor: User | None = None
+) -> Any:
     """A published scorecard (version 1) from a native definition dict; returns the ScorecardVersion."""
     from qa.scorecard_admin import service as scorecard_service
     from scorecards import validate_definition

@@ -26,17 +26,16 @@ def home_url(request: Request, user: User) -> str:
 
 
 def _safe_next(value: str | None) -> str | None:
-    # Only same-site paths, so the login form can't be used as an open redirect. Browsers read a
-    # backslash as a slash and drop tabs and newlines ("/<backslash>evil" means "//evil"): refuse them.
-    if not value:
+    """`value` if it is a path on this site, else None (the login form must not be an open redirect)."""
+    # Browsers read a backslash as a slash and drop tabs and newlines ("/<backslash>evil" and
+    # "/<tab>/evil" both mean "//evil"), so those are refused along with anything that has a host.
+    if not value or not value.startswith("/") or value.startswith("//"):
         return None
-    path = unquote(value)
-    if "\\" in path or any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in path):
+    if "\\" in value or any(ch.isspace() or not ch.isprintable() for ch in value):
         return None
-    parts = urlsplit(path)
-    if parts.scheme or parts.netloc or not path.startswith("/") or path.startswith("//"):
+    if urlsplit(value).netloc or unquote(value).startswith(("//", "/\\")):
         return None
-    return path
+    return value
 
 
 @router.get("/", name="home")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from qa.auth.deps import LoginRequired
 from qa.errors import CaliperError
 from qa.web.htmx import is_htmx
+from qa.web.middleware import security_headers
 from qa.web.templates import render
 
 log = logging.getLogger(__name__)
@@ -71,7 +72,7 @@ def install(app: FastAPI) -> None:
     async def _login_required(request: Request, exc: LoginRequired) -> Response:
         if is_api(request):
             return error_response(request, 401, exc.message, {"WWW-Authenticate": "Bearer"})
-        target = request.url_for("auth:login").include_query_params(next=quote(_return_to(request)))
+        target = request.url_for("auth:login").include_query_params(next=_return_to(request))
         if is_htmx(request):
             return Response(status_code=204, headers={"HX-Redirect": str(target)})
         return RedirectResponse(str(target), status_code=303)
@@ -97,4 +98,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return error_response(request, 500, "Something went wrong on our side. The error has been logged.")
+        message = "Something went wrong on our side. The error has been logged."
+        response = error_response(request, 500, message)
+        # Starlette sends 500s from its outermost middleware, past SecurityHeaders.
+        for name, value in security_headers(request.url.path):
+            response.headers[name.decode()] = value.decode()
+        return response

@@ -10,6 +10,15 @@ CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'self'"
 )
+# FastAPI's Swagger UI page (/api/v1/docs) loads its code from a CDN and starts it with an inline
+# script; it shows no user data, so only that page gets a policy that lets it run.
+DOCS_PATH = "/api/v1/docs"
+DOCS_CSP = (
+    "default-src 'self'; img-src 'self' data: https://fastapi.tiangolo.com; "
+    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'self'"
+)
 
 
 class _TooLarge(Exception):
@@ -70,15 +79,21 @@ class BodySizeLimit:
         await send({"type": "http.response.body", "body": body})
 
 
-class SecurityHeaders:
-    """Adds CSP, no-sniff, frame and referrer headers to every response."""
+_STATIC_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+]
 
-    HEADERS = [
-        (b"content-security-policy", CSP.encode()),
-        (b"x-content-type-options", b"nosniff"),
-        (b"x-frame-options", b"DENY"),
-        (b"referrer-policy", b"same-origin"),
-    ]
+
+def security_headers(path: str) -> list[tuple[bytes, bytes]]:
+    """The CSP, no-sniff, frame and referrer headers for a response to `path`."""
+    csp = DOCS_CSP if path == DOCS_PATH else CSP
+    return [(b"content-security-policy", csp.encode()), *_STATIC_HEADERS]
+
+
+class SecurityHeaders:
+    """Adds security_headers() to every response (the 500 handler, outside it, adds them itself)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -88,10 +103,11 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
+        headers = security_headers(scope["path"])
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                message["headers"] = list(message["headers"]) + self.HEADERS
+                message["headers"] = list(message.get("headers", [])) + headers
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -1,0 +1,1 @@
+"""Tests of logins, sessions, CSRF, users and API tokens."""

@@ -1,0 +1,1 @@
+"""Playwright tests against a real uvicorn server."""
