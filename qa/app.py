@@ -24,7 +24,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     """Build the app for `settings` (the environment's when omitted); tests may hand in an engine."""
     settings = settings or get_settings()
     app = FastAPI(title="Caliper", version=__version__, description=API_DESCRIPTION,
-                  openapi_url="/api/v1/openapi.json", docs_url="/api/v1/docs", redoc_url=None)
+                  openapi_url="/api/v1/openapi.json", docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.engine = engine or make_engine(settings.database_url)
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="caliper_session",

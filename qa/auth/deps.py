@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -38,6 +39,17 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 
+@dataclass(frozen=True)
+class UserView:
+    """What pages show of the logged-in user; safe to read after the DB session has ended."""
+
+    id: int
+    email: str
+    name: str
+    role: Role
+    agent_id: int | None
+
+
 class LoginRequired(Unauthorized):
     """A page needs a logged-in user; the handler redirects to the login page."""
 
@@ -49,7 +61,9 @@ def page_user(request: Request, session: SessionDep) -> User:
     if user is None or not user.is_active:
         request.session.pop("uid", None)
         raise LoginRequired("Please log in.")
-    request.state.user = user  # templates show who is logged in
+    # Templates (error pages too, rendered after the session closed) get a detached snapshot.
+    request.state.user = UserView(id=user.id or 0, email=user.email, name=user.name, role=user.role,
+                                  agent_id=user.agent_id)
     return user
 
 

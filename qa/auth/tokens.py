@@ -37,9 +37,3 @@ def user_for_token(session: Session, plaintext: str) -> User | None:
     ).first()
     return row if row is not None and row.is_active else None
 
-
-def touch(session: Session, plaintext: str) -> None:
-    """Record that a token was used (cheap; one UPDATE)."""
-    token = session.exec(select(ApiToken).where(ApiToken.token_hash == _digest(plaintext))).first()
-    if token is not None:
-        token.last_used_at = utcnow()

@@ -10,15 +10,6 @@ CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'self'"
 )
-# FastAPI's Swagger UI page (/api/v1/docs) loads its code from a CDN and starts it with an inline
-# script; it shows no user data, so only that page gets a policy that lets it run.
-DOCS_PATH = "/api/v1/docs"
-DOCS_CSP = (
-    "default-src 'self'; img-src 'self' data: https://fastapi.tiangolo.com; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'self'"
-)
 
 
 class _TooLarge(Exception):
@@ -88,8 +79,7 @@ _STATIC_HEADERS = [
 
 def security_headers(path: str) -> list[tuple[bytes, bytes]]:
     """The CSP, no-sniff, frame and referrer headers for a response to `path`."""
-    csp = DOCS_CSP if path == DOCS_PATH else CSP
-    return [(b"content-security-policy", csp.encode()), *_STATIC_HEADERS]
+    return [(b"content-security-policy", CSP.encode()), *_STATIC_HEADERS]
 
 
 class SecurityHeaders:
