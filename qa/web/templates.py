@@ -12,6 +12,7 @@ from starlette.responses import HTMLResponse
 
 from qa.web.csrf import csrf_token
 from qa.web.htmx import is_htmx
+from scorecards import format_score
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_DIR = PROJECT_ROOT / "templates"
@@ -19,11 +20,6 @@ STATIC_DIR = PROJECT_ROOT / "static"
 HTMX_VERSION = "2.0.11"
 
 templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
-
-
-def format_score(score: float | None) -> str:
-    """One decimal, or an em dash for an empty score (PRODUCT.md §3: never show empty as 0)."""
-    return "—" if score is None else f"{score:.1f}"
 
 
 def format_dt(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
