@@ -8,7 +8,7 @@ import secrets
 from sqlmodel import Session, select
 
 from qa.audit import service as audit
-from qa.models import ApiToken, User, utcnow
+from qa.models import ApiToken, User
 
 TOKEN_PREFIX = "cal_"
 

@@ -505,7 +505,8 @@ def plan_reviews(
     latest_first = sorted(picked, key=lambda r: _ended(r[0]), reverse=True)
     draft_ids = {row[0].id for row in latest_first[:drafts]}
     plans = []
-    for conversation, agent_external_id, source in picked:
+    # Written oldest first, so review ids grow with their dates as they would in real use.
+    for conversation, agent_external_id, source in sorted(picked, key=lambda r: _ended(r[0])):
         reviewer = _choose_reviewer(conversation, source, reviewers)
         if reviewer is not None:
             draft = conversation.id in draft_ids
