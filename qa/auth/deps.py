@@ -10,7 +10,7 @@ from fastapi import Depends, Request
 from sqlmodel import Session
 
 from qa.auth import tokens
-from qa.db import SAFE_METHODS, begin_write
+from qa.db import SAFE_METHODS, session_scope
 from qa.errors import Forbidden, Unauthorized
 from qa.models import Role, User
 from qa.settings import Settings
@@ -24,15 +24,8 @@ def get_settings_dep(request: Request) -> Settings:
 
 def get_session(request: Request) -> Iterator[Session]:
     """One transaction per request: committed on success, rolled back on any error."""
-    with Session(request.app.state.engine, expire_on_commit=False) as session:
-        if request.method not in SAFE_METHODS:
-            begin_write(session)
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    with session_scope(request.app.state.engine, write=request.method not in SAFE_METHODS) as session:
+        yield session
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
@@ -82,26 +75,26 @@ CurrentUser = Annotated[User, Depends(page_user)]
 ApiUser = Annotated[User, Depends(api_user)]
 
 
+def _check_role(user: User, roles: tuple[Role, ...], message: str) -> User:
+    if user.role is not Role.admin and user.role not in roles:
+        raise Forbidden(message)
+    return user
+
+
 def require_role(*roles: Role) -> Callable[[User], User]:
-    """A dependency that lets only `roles` through (admins always pass)."""
-    allowed = set(roles) | {Role.admin}
+    """A page dependency that lets only `roles` through (admins always pass)."""
 
     def check(user: CurrentUser) -> User:
-        if user.role not in allowed:
-            raise Forbidden("Your role does not allow this page.")
-        return user
+        return _check_role(user, roles, "Your role does not allow this page.")
 
     return check
 
 
 def require_api_role(*roles: Role) -> Callable[[User], User]:
     """Like require_role, for token-authenticated API routes."""
-    allowed = set(roles) | {Role.admin}
 
     def check(user: ApiUser) -> User:
-        if user.role not in allowed:
-            raise Forbidden("Your role does not allow this.")
-        return user
+        return _check_role(user, roles, "Your role does not allow this.")
 
     return check
 
