@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import yaml  # type: ignore[import-untyped, unused-ignore]
@@ -48,6 +48,8 @@ MAX_NAME_LENGTH = 200
 MAX_ROOT_CAUSES = 100
 # Far above any sensible weight; keeps the weighted sums of up to 200 criteria finite.
 MAX_WEIGHT = 1_000_000.0
+# Far below any sensible weight; keeps weight × score from underflowing to 0.
+MIN_WEIGHT = 0.000001
 DEFAULT_PASS_THRESHOLD = 80.0
 DEFAULT_FAIL_BELOW = 0.5
 DEFAULT_WEIGHT = 1.0
@@ -323,8 +325,8 @@ def _criterion(raw: object, path: str, errs: _Errors) -> CriterionDef | None:
             path,
             errs,
             default=DEFAULT_WEIGHT,
-            valid=lambda w: 0 < w <= MAX_WEIGHT,
-            rule=f"must be greater than 0 and at most {MAX_WEIGHT:g}",
+            valid=lambda w: MIN_WEIGHT <= w <= MAX_WEIGHT,
+            rule=f"must be greater than 0 and at most {MAX_WEIGHT:g} (the smallest weight is {MIN_WEIGHT:g})",
         ),
         critical=_flag(raw, "critical", path, errs),
         fail_below=_number(
@@ -384,6 +386,19 @@ def _criteria(raw: Mapping[object, object], errs: _Errors) -> tuple[CriterionDef
     return tuple(criterion for criterion in parsed if criterion is not None)
 
 
+def _nul_fields(value: object, path: str) -> Iterator[str]:
+    """Paths of strings holding NUL, which databases (PostgreSQL text) cannot store."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            yield path
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _nul_fields(item, _path(path, str(key)))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _nul_fields(item, f"{path}[{index}]")
+
+
 def validate_definition(data: object) -> ScorecardDef:
     """Validate decoded native data into a definition; raise DefinitionError listing every problem."""
     if data is None:
@@ -391,6 +406,8 @@ def validate_definition(data: object) -> ScorecardDef:
     if not isinstance(data, Mapping):
         raise _input_error("a scorecard definition must be an object")
     errs = _Errors()
+    for field in _nul_fields(data, ""):
+        errs.add(field, "must not contain NUL characters")
     _check_unknown(data, _CARD_FIELDS, "", errs)
     name = _text(data, "name", "", errs, required=True, max_length=MAX_NAME_LENGTH)
     description = data.get("description")

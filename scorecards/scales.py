@@ -51,7 +51,10 @@ def is_number(value: object) -> bool:
     """Tell whether ``value`` is a finite int or float (bools are not numbers here)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return False
-    return math.isfinite(value)
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        return False
 
 
 def _label_problems(label: object) -> list[tuple[str, str]]:

@@ -126,3 +126,10 @@ def make_scorecard(
     return scorecard_service.create_scorecard(
         session, actor=actor, definition=validate_definition(definition or EXAMPLE_SCORECARD)
     )
+
+
+def bearer(session: Session, user: User) -> dict[str, str]:
+    """Authorization headers with a fresh API token for `user`."""
+    from qa.auth import tokens
+
+    return {"Authorization": f"Bearer {tokens.create_token(session, actor=None, user=user)}"}

@@ -95,6 +95,8 @@ def authenticate(
 ) -> User | None:
     """The user for these credentials, or None; raises TooManyRequests past the failure limit."""
     email = normalise_email(email)
+    if "\x00" in email or "\x00" in password:
+        return None  # no such account can exist, and PostgreSQL cannot store the attempt's NUL
     since = utcnow() - timedelta(seconds=window_seconds)
     failures = session.exec(
         select(func.count()).select_from(LoginAttempt).where(

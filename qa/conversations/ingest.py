@@ -135,7 +135,17 @@ def _reject_constant(name: str) -> Any:
 
 
 # NaN and Infinity are Python extensions to JSON that PostgreSQL's json type refuses: reject them here.
-_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+class _Decoder(json.JSONDecoder):
+    """The stdlib decoder, with nesting too deep for the recursive parser reported as bad JSON."""
+
+    def raw_decode(self, s: str, idx: int = 0) -> tuple[Any, int]:
+        try:
+            return super().raw_decode(s, idx)
+        except RecursionError:
+            raise ValueError("nested too deeply") from None
+
+
+_DECODER = _Decoder(parse_constant=_reject_constant)
 _NON_SPACE = re.compile(r"[^ \t\n\r]")
 _STRUCTURE = re.compile(r'["\[\]{},]')
 _STRING_STOP = re.compile(r'["\\]')

@@ -75,6 +75,9 @@ def list_conversations(
     """
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}.", field="limit")
+    for name, value in (("source", source), ("external_id", external_id), ("agent", agent)):
+        if value is not None and "\x00" in value:
+            raise InvalidInput(f"{name} must not contain NUL characters.", field=name)
     stmt = (
         select(Conversation, Agent, Team)
         .outerjoin(Agent, col(Agent.id) == col(Conversation.agent_id))
@@ -100,7 +103,7 @@ def list_conversations(
 
 def _agent_ids(agent: str) -> Any:
     match = col(Agent.external_id) == agent
-    if agent.isdigit() and int(agent) < 2**63:
+    if agent.isascii() and agent.isdigit() and int(agent) < 2**63:
         match = or_(match, col(Agent.id) == int(agent))
     return select(Agent.id).where(match)
 

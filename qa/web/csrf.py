@@ -42,5 +42,5 @@ async def verify_csrf(request: Request) -> None:
         form = await request.form()  # Starlette caches it, so route Form() parameters still work
         value = form.get(FIELD)
         sent = value if isinstance(value, str) else None
-    if not expected or not sent or not hmac.compare_digest(str(expected), sent):
+    if not expected or not sent or not hmac.compare_digest(str(expected).encode(), sent.encode()):
         raise CsrfError("The form has expired or was not sent from Caliper. Reload the page and try again.")

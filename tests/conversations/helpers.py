@@ -7,11 +7,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session
-
-from qa.auth import tokens
-from qa.models import User
-
 DATA_DIR = Path(__file__).parent / "data"
 TWITTER_50 = DATA_DIR / "twitter-customer-care-50.jsonl"
 _seq = itertools.count(1)
@@ -45,6 +40,6 @@ def jsonl(records: list[Any]) -> bytes:
     return "".join(json.dumps(r) + "\n" for r in records).encode()
 
 
-def bearer(session: Session, user: User) -> dict[str, str]:
-    """Authorization headers with a fresh API token for `user`."""
-    return {"Authorization": f"Bearer {tokens.create_token(session, actor=None, user=user)}"}
+
+
+from tests.factories import bearer  # noqa: E402,F401  (re-exported for these tests)

@@ -310,7 +310,7 @@ def test_error_text_lists_one_field_message_per_line() -> None:
     assert isinstance(info.value, ValueError)
     assert str(info.value).splitlines() == [
         "name: must not be empty",
-        "criteria[1].weight: must be greater than 0 and at most 1e+06",
+        "criteria[1].weight: must be greater than 0 and at most 1e+06 (the smallest weight is 1e-06)",
     ]
 
 
