@@ -40,7 +40,9 @@ class TestConversationQueries:
         assert response.json()["items"] == []
 
     @pytest.mark.parametrize("name", ["source", "external_id", "agent"])
-    def test_nul_in_a_filter_is_422(self, api: TestClient, manager_headers: dict[str, str], name: str) -> None:
+    def test_nul_in_a_filter_is_422(
+        self, api: TestClient, manager_headers: dict[str, str], name: str
+    ) -> None:
         response = api.get("/api/v1/conversations", params={name: "a\x00b"}, headers=manager_headers)
         assert response.status_code == 422
         assert "NUL" in json.dumps(response.json())
@@ -66,7 +68,9 @@ class TestImportNesting:
 
 class TestScorecardNumbers:
     @pytest.mark.parametrize("weight", [2**1100, 5e-324, 0])
-    def test_absurd_weights_are_422(self, api: TestClient, manager_headers: dict[str, str], weight: float) -> None:
+    def test_absurd_weights_are_422(
+        self, api: TestClient, manager_headers: dict[str, str], weight: float
+    ) -> None:
         card = {"name": "y", "criteria": [{"key": "a", "name": "b", "scale": "5", "weight": weight}]}
         response = api.post("/api/v1/scorecards", content=json.dumps(card),
                             headers={**manager_headers, "Content-Type": "application/json"})
