@@ -44,7 +44,7 @@ from sqlmodel import Session
 
 from qa.conversations.schemas import DEFAULT_SOURCE, ConversationIn, ImportFormat, MessageIn, parse_time
 from qa.errors import InvalidInput
-from qa.models import Agent, Conversation, Message, MessageComment, Team, utcnow
+from qa.models import Agent, Conversation, Message, MessageComment, Review, Team, utcnow
 
 CHUNK_SIZE = 2000
 READ_SIZE = 1 << 20
@@ -61,6 +61,7 @@ MESSAGE = Message.__table__  # type: ignore[attr-defined]
 AGENT = Agent.__table__  # type: ignore[attr-defined]
 TEAM = Team.__table__  # type: ignore[attr-defined]
 MESSAGE_COMMENT = MessageComment.__table__  # type: ignore[attr-defined]
+REVIEW = Review.__table__  # type: ignore[attr-defined]
 CONVERSATION_COLUMNS = (
     "source", "external_id", "channel", "subject", "agent_id", "team_id", "customer_external_id",
     "customer_name", "created_at", "closed_at", "csat", "tags", "language", "metadata", "message_count",
@@ -881,6 +882,11 @@ class _Writer:
             return
         self.conn.exec_driver_sql(self._update_conversations, [(*row, cid) for _, row, cid in known])
         ids = [cid for _, _, cid in known]
+        # A review's reviewee is the conversation's agent: follow the source if it reassigned the ticket.
+        owner = select(CONVERSATION.c.agent_id).where(CONVERSATION.c.id == REVIEW.c.conversation_id)
+        self.conn.execute(update(REVIEW).where(REVIEW.c.conversation_id.in_(ids))
+                          .where(REVIEW.c.agent_id.is_distinct_from(owner.scalar_subquery()))
+                          .values(agent_id=owner.scalar_subquery()))
         stmt = (select(MESSAGE.c.conversation_id, func.max(MESSAGE.c.position))
                 .where(MESSAGE.c.conversation_id.in_(ids)).group_by(MESSAGE.c.conversation_id))
         stored = {cid: last + 1 for cid, last in self.conn.execute(stmt)}

@@ -34,11 +34,14 @@ CommentField = Annotated[str, Form(max_length=review_service.MAX_COMMENT_LENGTH 
 # ---------------------------------------------------------------------------------------------
 
 
+MIN_FILTER_YEAR, MAX_FILTER_YEAR = 1900, 9000
+
+
 def _opt_int(params: Mapping[str, str], name: str) -> int | None:
     raw = (params.get(name) or "").strip()
     if not raw:
         return None
-    if not raw.isdigit() or len(raw) > 18:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
         raise InvalidInput(f"'{raw}' is not a valid {name.replace('_', ' ')}.", field=name)
     return int(raw)
 
@@ -48,9 +51,14 @@ def _opt_date(params: Mapping[str, str], name: str) -> date | None:
     if not raw:
         return None
     try:
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
-        raise InvalidInput(f"'{raw}' is not a date (use YYYY-MM-DD).", field=name) from None
+        day = None
+    # Filters add a day to the end date; the calendar's last day has no next one.
+    if day is None or not MIN_FILTER_YEAR <= day.year <= MAX_FILTER_YEAR:
+        raise InvalidInput(f"'{raw}' is not a date between {MIN_FILTER_YEAR} and {MAX_FILTER_YEAR} "
+                           "(use YYYY-MM-DD).", field=name)
+    return day
 
 
 def _opt_float(params: Mapping[str, str], name: str) -> float | None:
@@ -293,7 +301,7 @@ def submit(
 ) -> Response:
     """Submit the review (all criteria answered), then show it read-only."""
     digits = time_spent_seconds.strip()
-    seconds = int(digits) if digits.isdigit() and len(digits) < 9 else None
+    seconds = int(digits) if digits.isascii() and digits.isdigit() and len(digits) < 9 else None
     try:
         review = review_service.submit_review(session, actor=user, review_id=review_id, comment=comment,
                                               time_spent_seconds=seconds)
