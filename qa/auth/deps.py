@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import asyncio
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, Request
 from sqlmodel import Session
 
@@ -22,7 +24,29 @@ def get_settings_dep(request: Request) -> Settings:
     return settings
 
 
-def get_session(request: Request) -> Iterator[Session]:
+# A worker process computes on one core (the GIL), so past a few requests at a time more threads only
+# add contention: at 16 connections the CPU per queue page doubled. Worse, a request keeps its pool
+# connection while it waits for a thread for its next step, so with more requests in flight than
+# pool connections plus threads they waited on each other until the pool's 30 s timeout (64
+# connections: 2 requests/s, then 500s; docs/benchmarks.md). Requests that use the database
+# therefore first take one of DB_SLOTS places, waiting in the event loop, before any thread or connection.
+DB_SLOTS = 4
+
+
+async def db_slot(request: Request) -> AsyncIterator[None]:
+    """Hold one of the app's DB_SLOTS places for as long as the request uses its database session."""
+    loop = asyncio.get_running_loop()
+    slots: tuple[asyncio.AbstractEventLoop, anyio.CapacityLimiter] | None = getattr(
+        request.app.state, "db_slots", None)
+    if slots is None or slots[0] is not loop:  # a limiter belongs to one event loop (tests start several)
+        slots = request.app.state.db_slots = (loop, anyio.CapacityLimiter(DB_SLOTS))
+    async with slots[1]:
+        yield
+
+
+def get_session(
+    request: Request, _slot: Annotated[None, Depends(db_slot, scope="function")]
+) -> Iterator[Session]:
     """One transaction per request: committed on success, rolled back on any error."""
     with session_scope(request.app.state.engine, write=request.method not in SAFE_METHODS) as session:
         yield session

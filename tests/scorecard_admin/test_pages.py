@@ -452,7 +452,9 @@ class TestVersions:
 
         assert response.status_code == 422
         page = soup(response.text)
-        assert error_lines(response.text) == ["criteria[0].weight: must be greater than 0 and at most 1e+06 (the smallest weight is 1e-06)"]
+        assert error_lines(response.text) == [
+            "criteria[0].weight: must be greater than 0 and at most 1e+06 (the smallest weight is 1e-06)"
+        ]
         assert page.select_one("#new-version textarea").string.strip() == bad
         assert scorecard_service.current_version(session, v1.scorecard_id).version == 1
 
