@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
 
 from qa.db import make_engine, session_scope
 from qa.errors import CaliperError
@@ -64,6 +66,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--reload", action="store_true",
+                       help="restart when code or a template changes (development)")
     serve.set_defaults(handler=cmd_serve)
 
     demo = sub.add_parser("demo", help="load the demo organisation and data")
@@ -111,8 +115,14 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     upgrade(settings.database_url)
     print(f"Caliper is running on http://{args.host}:{args.port}/  (Ctrl+C to stop)", flush=True)
-    uvicorn.run("qa.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
-                log_level="warning", proxy_headers=True)
+    reload: dict[str, Any] = {}
+    if args.reload:  # templates are read once per process, so a changed one needs a restart too
+        root = Path(__file__).resolve().parents[1]
+        dirs = [str(root / name) for name in ("qa", "scorecards", "sampling", "templates")]
+        reload = {"reload": True, "reload_dirs": dirs, "reload_includes": ["*.py", "*.html"]}
+    uvicorn.run("qa.app:create_app", factory=True, host=args.host, port=args.port,
+                workers=None if args.reload else args.workers, log_level="warning", proxy_headers=True,
+                **reload)
     return 0
 
 

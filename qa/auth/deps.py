@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator
+import functools
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, ParamSpec, TypeVar
 
 import anyio
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session
 
 from qa.auth import tokens
@@ -17,8 +19,11 @@ from qa.errors import Forbidden, Unauthorized
 from qa.models import Role, User
 from qa.settings import Settings
 
+P = ParamSpec("P")
+R = TypeVar("R")
 
-def get_settings_dep(request: Request) -> Settings:
+
+async def get_settings_dep(request: Request) -> Settings:
     """The settings the app was created with."""
     settings: Settings = request.app.state.settings
     return settings
@@ -44,12 +49,53 @@ async def db_slot(request: Request) -> AsyncIterator[None]:
         yield
 
 
-def get_session(
+def inline_db(request: Request) -> bool:
+    """Whether this request's database work runs on the event loop rather than on a worker thread.
+
+    SQLite reads answer from the page cache in well under a millisecond and never wait for a lock
+    (WAL), so handing each step to a thread cost more than the query. Worse, with requests in flight
+    the threads and the event loop fought over the GIL at every fetched row (sqlite3 releases it per
+    row), which doubled the CPU per page (docs/benchmarks.md). Writes can wait up to busy_timeout
+    for another writer, and PostgreSQL waits on the network, so those keep their threads.
+    """
+    return request.method in SAFE_METHODS and request.app.state.engine.dialect.name == "sqlite"
+
+
+async def run_db(request: Request, fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
+    """Call `fn` inline or on a worker thread, as inline_db decides for this request."""
+    if inline_db(request):
+        return fn(*args, **kwargs)
+    return await run_in_threadpool(fn, *args, **kwargs)
+
+
+def db_route(endpoint: Callable[P, R]) -> Callable[P, Awaitable[R]]:
+    """Run a sync endpoint through run_db (it needs a `request` parameter): the reviewer's pages.
+
+    Endpoints without it run on FastAPI's thread pool as usual; that is the right default for
+    anything that may take long (an upload, an export).
+    """
+
+    @functools.wraps(endpoint)
+    async def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        request = kwargs.get("request")
+        assert isinstance(request, Request), f"{endpoint.__name__} needs a request parameter"
+        return await run_db(request, endpoint, *args, **kwargs)
+
+    return run
+
+
+async def get_session(
     request: Request, _slot: Annotated[None, Depends(db_slot, scope="function")]
-) -> Iterator[Session]:
+) -> AsyncIterator[Session]:
     """One transaction per request: committed on success, rolled back on any error."""
-    with session_scope(request.app.state.engine, write=request.method not in SAFE_METHODS) as session:
+    scope = session_scope(request.app.state.engine, write=request.method not in SAFE_METHODS)
+    session = await run_db(request, scope.__enter__)
+    try:
         yield session
+    except BaseException as exc:
+        await run_db(request, scope.__exit__, type(exc), exc, exc.__traceback__)
+        raise
+    await run_db(request, scope.__exit__, None, None, None)
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
@@ -71,10 +117,10 @@ class LoginRequired(Unauthorized):
     """A page needs a logged-in user; the handler redirects to the login page."""
 
 
-def page_user(request: Request, session: SessionDep) -> User:
+async def page_user(request: Request, session: SessionDep) -> User:
     """The logged-in user of a page request (session cookie)."""
     user_id = request.session.get("uid")
-    user = session.get(User, user_id) if isinstance(user_id, int) else None
+    user = await run_db(request, session.get, User, user_id) if isinstance(user_id, int) else None
     if user is None or not user.is_active:
         request.session.pop("uid", None)
         raise LoginRequired("Please log in.")
@@ -84,12 +130,12 @@ def page_user(request: Request, session: SessionDep) -> User:
     return user
 
 
-def api_user(request: Request, session: SessionDep) -> User:
+async def api_user(request: Request, session: SessionDep) -> User:
     """The user of an API request (Authorization: Bearer <token>); cookies are never accepted here."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Missing API token: send 'Authorization: Bearer <token>'.")
-    user = tokens.user_for_token(session, token.strip())
+    user = await run_db(request, tokens.user_for_token, session, token.strip())
     if user is None:
         raise Unauthorized("Invalid or revoked API token.")
     return user
@@ -105,19 +151,19 @@ def _check_role(user: User, roles: tuple[Role, ...], message: str) -> User:
     return user
 
 
-def require_role(*roles: Role) -> Callable[[User], User]:
+def require_role(*roles: Role) -> Callable[[User], Awaitable[User]]:
     """A page dependency that lets only `roles` through (admins always pass)."""
 
-    def check(user: CurrentUser) -> User:
+    async def check(user: CurrentUser) -> User:
         return _check_role(user, roles, "Your role does not allow this page.")
 
     return check
 
 
-def require_api_role(*roles: Role) -> Callable[[User], User]:
+def require_api_role(*roles: Role) -> Callable[[User], Awaitable[User]]:
     """Like require_role, for token-authenticated API routes."""
 
-    def check(user: ApiUser) -> User:
+    async def check(user: ApiUser) -> User:
         return _check_role(user, roles, "Your role does not allow this.")
 
     return check

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Form, Request
 from sqlmodel import Session
 from starlette.responses import RedirectResponse, Response
 
-from qa.auth.deps import CurrentUser, ReviewerUser, SessionDep, SettingsDep
+from qa.auth.deps import CurrentUser, ReviewerUser, SessionDep, SettingsDep, db_route
 from qa.errors import InvalidInput, NotFound
 from qa.models import User
 from qa.reviews import service as review_service
@@ -111,6 +111,7 @@ def _flash(request: Request, message: str) -> None:
 
 
 @router.get("/queue", name="reviews:queue")
+@db_route
 def queue(request: Request, user: ReviewerUser, session: SessionDep, settings: SettingsDep) -> Response:
     """The reviewer's home: conversations to review, filtered, newest first."""
     params = request.query_params
@@ -147,6 +148,7 @@ def _scorecard_param(params: Mapping[str, str]) -> int | None:
 
 
 @router.get("/conversations/{conversation_id}/review", name="reviews:start")
+@db_route
 def start(request: Request, conversation_id: str, user: ReviewerUser, session: SessionDep,
           settings: SettingsDep) -> Response:
     """Open the actor's review of a conversation, or offer to start one (a GET never writes)."""
@@ -192,6 +194,7 @@ def _nav_for(user: User) -> str:
 
 
 @router.get("/reviews/{review_id}", name="reviews:detail")
+@db_route
 def detail(request: Request, review_id: str, user: CurrentUser, session: SessionDep) -> Response:
     """A review: the form while its reviewer works on it, read-only otherwise."""
     d = review_service.review_detail(session, actor=user, review_id=review_id)
@@ -333,6 +336,7 @@ def acknowledge(request: Request, review_id: str, user: CurrentUser, session: Se
 
 
 @router.get("/reviews", name="reviews:list")
+@db_route
 def list_reviews(request: Request, user: ReviewerUser, session: SessionDep,
                  settings: SettingsDep) -> Response:
     """Managers: every review of their teams; reviewers: their own reviews."""
@@ -355,6 +359,7 @@ def list_reviews(request: Request, user: ReviewerUser, session: SessionDep,
 
 
 @router.get("/feedback", name="reviews:my_feedback")
+@db_route
 def my_feedback(request: Request, user: CurrentUser, session: SessionDep, settings: SettingsDep) -> Response:
     """An agent's own reviews and how they are doing."""
     page = review_service.my_feedback(session, actor=user, cursor=request.query_params.get("cursor") or None,

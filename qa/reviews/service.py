@@ -8,17 +8,20 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, and_, case, exists, literal, or_, tuple_
+from sqlalchemy import ColumnElement, Integer, and_, bindparam, case, exists, literal, or_, tuple_
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 from sqlmodel.sql.expression import Select
 
+from qa import cache
 from qa.audit import service as audit
 from qa.auth import scope
 from qa.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -85,9 +88,12 @@ class QueueFilters:
     assigned_only: bool = False
 
 
-@dataclass(frozen=True)
-class QueueRow:
-    """One conversation in the queue, with the actor's own review state."""
+class QueueRow(NamedTuple):
+    """One conversation in the queue, with the actor's own review state.
+
+    A named tuple rather than a frozen dataclass: 100 are built per page (a frozen dataclass's
+    __init__ cost ~3 µs each) and each is the key of its cached row HTML (hashed and compared in C).
+    """
 
     conversation_id: int
     subject: str
@@ -268,10 +274,10 @@ class Choice:
 class FilterChoices:
     """Values offered by the filter bars, limited to what the actor may see."""
 
-    teams: list[Choice]
-    agents: list[Choice]
-    reviewers: list[Choice]
-    scorecards: list[Choice]
+    teams: tuple[Choice, ...]
+    agents: tuple[Choice, ...]
+    reviewers: tuple[Choice, ...]
+    scorecards: tuple[Choice, ...]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -460,70 +466,67 @@ def queue_page(
     _require_reviewer(actor)
     check_queue_filters(filters)
     limit = _clamp_limit(limit)
-    query = (
-        _select_rows(Conversation.id, Conversation.created_at, Conversation.subject, Conversation.channel,
-                     Conversation.message_count, Conversation.csat, Agent.name, Team.name)
-        .outerjoin(Agent, col(Agent.id) == col(Conversation.agent_id))
-        .outerjoin(Team, col(Team.id) == col(Conversation.team_id))
-        .where(scope.conversation_filter(session, actor), *_queue_clauses(actor, filters, review_any))
-    )
+    conversation_id = col(Conversation.id)
+    query = _queue_select().where(scope.conversation_filter(session, actor),
+                                  *_queue_clauses(actor, filters, review_any))
     if cursor:
         at, ident = _time_id_cursor(cursor)
-        key = tuple_(col(Conversation.created_at), col(Conversation.id))
+        key = tuple_(col(Conversation.created_at), conversation_id)
         query = query.where(key < tuple_(_utc(at), ident))
-    query = query.order_by(col(Conversation.created_at).desc(), col(Conversation.id).desc()).limit(limit + 1)
-    found = list(session.exec(query))
+    query = query.order_by(col(Conversation.created_at).desc(), conversation_id.desc()).limit(limit + 1)
+    found = session.connection().execute(query, {"me": actor.id}).all()
     more = len(found) > limit
     found = found[:limit]
-    rows = _queue_rows(session, actor, found)
+    rows = _queue_rows(session, found)
     next_cursor = encode_cursor(rows[-1].created_at.isoformat(), rows[-1].conversation_id) if more else None
     return QueuePage(rows=rows, next_cursor=next_cursor)
 
 
-def _queue_rows(session: Session, actor: User, found: Sequence[Any]) -> list[QueueRow]:
-    ids = [row[0] for row in found]
-    if not ids:
-        return []
-    mine = _my_reviews(session, actor, ids)
-    counts = _submitted_counts(session, ids)
-    assigned = _my_assignments(session, actor, ids)
+@functools.cache
+def _queue_select() -> Select[*tuple[Any, ...]]:
+    """The queue's columns, built once: the actor's own review, the number of submitted reviews and
+    the actor's open assignment come as subqueries run for the page's rows only (one statement
+    instead of four), for the reviewer bound as `me`. Building it cost ~1 ms a page."""
+    me = bindparam("me", type_=Integer)
+    manual = col(Review.kind) == ReviewKind.manual
+    conversation_id = col(Conversation.id)
+    mine = aliased(Review, name="mine")
+    my_review_id = (select(func.max(Review.id))
+                    .where(col(Review.conversation_id) == conversation_id, col(Review.reviewer_id) == me,
+                           manual)
+                    .scalar_subquery())
+    submitted = (select(func.count(col(Review.id)))
+                 .where(col(Review.conversation_id) == conversation_id, manual,
+                        col(Review.status) == ReviewStatus.submitted)
+                 .scalar_subquery())
+    open_assignment = (col(Assignment.conversation_id) == conversation_id, col(Assignment.reviewer_id) == me,
+                       col(Assignment.status) == ASSIGNMENT_OPEN)
+    assigned = select(func.count(col(Assignment.id))).where(*open_assignment).scalar_subquery()
+    due_at = select(func.min(col(Assignment.due_at))).where(*open_assignment).scalar_subquery()
+    return (
+        _select_rows(conversation_id, Conversation.created_at, Conversation.subject, Conversation.channel,
+                     Conversation.message_count, Conversation.csat, Agent.name, Team.name,
+                     mine.id, mine.status, mine.score, mine.passed, submitted, assigned, due_at)
+        .outerjoin(Agent, col(Agent.id) == col(Conversation.agent_id))
+        .outerjoin(Team, col(Team.id) == col(Conversation.team_id))
+        .outerjoin(mine, col(mine.id) == my_review_id)
+    )
+
+
+def _queue_rows(session: Session, found: Sequence[Any]) -> list[QueueRow]:
     snippets = _snippets(session, [row[0] for row in found if not (row[2] or "").strip()])
-    rows = []
-    for cid, created_at, subject, channel, messages, csat, agent_name, team_name in found:
-        review = mine.get(cid)
-        rows.append(QueueRow(
+    return [
+        QueueRow(
             conversation_id=cid, subject=(subject or "").strip() or snippets.get(cid, ""),
-            channel=str(channel), agent_name=agent_name, team_name=team_name, created_at=created_at,
-            message_count=messages, csat=csat,
-            my_status=str(review.status) if review else "none", my_review_id=review.id if review else None,
-            my_score=review.score if review else None, my_passed=review.passed if review else None,
-            submitted_reviews=counts.get(cid, 0), assigned=cid in assigned, due_at=assigned.get(cid),
-        ))
-    return rows
-
-
-def _my_reviews(session: Session, actor: User, ids: list[int]) -> dict[int, Any]:
-    """The actor's manual review of each conversation (id, status, score, passed); the newest wins."""
-    query = (_select_rows(Review.conversation_id, Review.id, Review.status, Review.score, Review.passed)
-             .where(col(Review.reviewer_id) == actor.id, col(Review.kind) == ReviewKind.manual,
-                    col(Review.conversation_id).in_(ids))
-             .order_by(col(Review.id)))
-    return {row.conversation_id: row for row in session.execute(query)}
-
-
-def _submitted_counts(session: Session, ids: list[int]) -> dict[int, int]:
-    query = (select(Review.conversation_id, func.count(col(Review.id)))
-             .where(col(Review.conversation_id).in_(ids), Review.kind == ReviewKind.manual,
-                    Review.status == ReviewStatus.submitted)
-             .group_by(col(Review.conversation_id)))
-    return {cid: int(n) for cid, n in session.exec(query)}
-
-
-def _my_assignments(session: Session, actor: User, ids: list[int]) -> dict[int, datetime | None]:
-    query = select(Assignment.conversation_id, Assignment.due_at).where(
-        Assignment.reviewer_id == actor.id, Assignment.status == ASSIGNMENT_OPEN,
-        col(Assignment.conversation_id).in_(ids))
-    return dict(session.exec(query).all())
+            channel=str(channel),
+            agent_name=agent_name, team_name=team_name, created_at=created_at, message_count=messages,
+            csat=csat, my_status=str(status) if review_id else "none", my_review_id=review_id,
+            my_score=score, my_passed=passed, submitted_reviews=submitted, assigned=bool(assigned),
+            due_at=due_at,
+        )
+        for (cid, created_at, subject, channel, messages, csat, agent_name, team_name, review_id, status,
+             score, passed, submitted, assigned, due_at) in found
+    ]
 
 
 def _snippets(session: Session, ids: list[int]) -> dict[int, str]:
@@ -946,20 +949,33 @@ def acknowledge_review(session: Session, *, actor: User, review_id: Any) -> Revi
 # ---------------------------------------------------------------------------------------------
 
 
+# The review page reads the review and what it stands on in one statement, instead of one look-up
+# each. Aliases, so that the scope's subqueries correlate nothing by accident; made once (an alias
+# cost ~0.7 ms to build).
+_DETAIL_CONVERSATION = aliased(Conversation, name="conv")
+_DETAIL_REVIEWER = aliased(User, name="reviewer_user")
+
+
 def review_detail(session: Session, *, actor: User, review_id: Any, transcript: bool = True) -> ReviewDetail:
     """The review with its conversation, scorecard version, ratings and (optionally) the transcript."""
-    review = scope.get_review(session, actor, review_id)
-    conversation = session.get(Conversation, review.conversation_id)
-    version = scorecard_service.get_version(session, review.version_id)
-    scorecard = scorecard_service.get_scorecard(session, version.scorecard_id)
+    conv, reviewer = _DETAIL_CONVERSATION, _DETAIL_REVIEWER
+    query = (scope.visible_review(session, actor, review_id)
+             .add_columns(conv, ScorecardVersion, Scorecard, Agent, Team, reviewer)
+             .join(conv, col(conv.id) == col(Review.conversation_id))
+             .join(ScorecardVersion, col(ScorecardVersion.id) == col(Review.version_id))
+             .join(Scorecard, col(Scorecard.id) == col(ScorecardVersion.scorecard_id))
+             .outerjoin(Agent, col(Agent.id) == col(conv.agent_id))
+             .outerjoin(Team, col(Team.id) == col(conv.team_id))
+             .outerjoin(reviewer, col(reviewer.id) == col(Review.reviewer_id)))
+    found = session.execute(query).first()
+    if found is None:
+        raise NotFound(f"Review {review_id} not found.")
+    review, conversation, version, scorecard, agent, team, reviewed_by = found
     defn = scorecard_service.definition_for(session, review.version_id)
     ratings = {r.criterion_key: r for r in _ratings(session, review.id)}
-    assert conversation is not None  # a foreign key guarantees it
     detail = ReviewDetail(
-        review=review, conversation=conversation,
-        agent=session.get(Agent, conversation.agent_id) if conversation.agent_id else None,
-        team=session.get(Team, conversation.team_id) if conversation.team_id else None,
-        reviewer=session.get(User, review.reviewer_id), scorecard=scorecard, version=version, definition=defn,
+        review=review, conversation=conversation, agent=agent, team=team, reviewer=reviewed_by,
+        scorecard=scorecard, version=version, definition=defn,
         ratings=ratings, result=score_review(defn, {k: r.option_label for k, r in ratings.items()}),
         can_edit=review.reviewer_id == actor.id and review.kind != ReviewKind.auto,
         can_acknowledge=(actor.role == Role.agent and review.agent_id == actor.agent_id
@@ -1139,11 +1155,17 @@ def _feedback_summary(session: Session, mine: ColumnElement[bool]) -> FeedbackSu
 def filter_choices(session: Session, *, actor: User) -> FilterChoices:
     """Teams, agents, reviewers and scorecards for the filter bars, limited to the actor's teams.
 
-    Only ids and names are read: building an ORM object per agent cost ~20 µs each, on every page load.
+    Kept per user by `qa.cache` (dropped on any change to those tables): reading them cost more
+    than the page's own rows. The actor's teams are read each time, so a changed link shows at once.
     """
+    allowed = tuple(scope.team_ids(session, actor)) if actor.role != Role.admin else ()
+    return cache.cached(session, ("filter_choices", allowed),
+                        lambda: _filter_choices(session, allowed))
+
+
+def _filter_choices(session: Session, allowed: tuple[int, ...]) -> FilterChoices:
     teams_query = _select_rows(Team.id, Team.name).order_by(col(Team.name))
     agents_query = _select_rows(Agent.id, Agent.name).order_by(col(Agent.name)).limit(2000)
-    allowed = scope.team_ids(session, actor) if actor.role != Role.admin else []
     if allowed:
         teams_query = teams_query.where(col(Team.id).in_(allowed))
         agents_query = agents_query.where(col(Agent.team_id).in_(allowed))
@@ -1154,9 +1176,8 @@ def filter_choices(session: Session, *, actor: User) -> FilterChoices:
     cards_query = (_select_rows(Scorecard.id, Scorecard.name).where(col(Scorecard.archived).is_(False))
                    .order_by(col(Scorecard.name)))
 
-    def choices(query: Select[*tuple[Any, ...]]) -> list[Choice]:
-        return [Choice(id=ident, name=name) for ident, name in session.execute(query)]
+    def choices(query: Select[*tuple[Any, ...]]) -> tuple[Choice, ...]:
+        return tuple(Choice(id=ident, name=name) for ident, name in session.execute(query))
 
     return FilterChoices(teams=choices(teams_query), agents=choices(agents_query),
                          reviewers=choices(reviewers_query), scorecards=choices(cards_query))
-

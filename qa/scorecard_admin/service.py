@@ -8,6 +8,7 @@ import yaml  # type: ignore[import-untyped, unused-ignore]
 from sqlalchemy import exists
 from sqlmodel import Session, col, func, select
 
+from qa import cache
 from qa.audit import service as audit
 from qa.errors import Conflict, NotFound
 from qa.models import Criterion, Review, Scorecard, ScorecardVersion, User
@@ -99,7 +100,16 @@ def criteria_for(session: Session, version_id: int) -> list[Criterion]:
 
 
 def definition_for(session: Session, version_id: int) -> ScorecardDef:
-    """The pure definition of a stored version (what `scorecards.scoring` works on)."""
+    """The pure definition of a stored version (what `scorecards.scoring` works on).
+
+    Every review page and rating needs it; it is kept by `qa.cache` (dropped on any write to
+    scorecards, versions or criteria).
+    """
+    return cache.cached(session, ("scorecard_definition", version_id),
+                        lambda: _definition_for(session, version_id))
+
+
+def _definition_for(session: Session, version_id: int) -> ScorecardDef:
     version = get_version(session, version_id)
     return ScorecardDef(
         name=version.name,

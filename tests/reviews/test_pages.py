@@ -40,7 +40,7 @@ class TestQueuePage:
         assert len(rows) == 2
         texts = {row.select_one(".subject").get_text(strip=True): row for row in rows}  # type: ignore[union-attr]
         open_row = texts[world.conversation.subject]
-        assert open_row.select_one("form button[data-primary]").get_text(strip=True) == "Review"  # type: ignore[union-attr]
+        assert open_row.select_one("button[data-primary]").get_text(strip=True) == "Review"  # type: ignore[union-attr]
         done_row = texts[world.other_conversation.subject]
         assert done_row.select_one(".score-pill").get_text(strip=True) == "74.2"  # type: ignore[union-attr]
         assert done_row.select_one("a[data-primary]")["href"].endswith(f"/reviews/{review.id}")  # type: ignore[index]
