@@ -20,7 +20,9 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parent)]
+
+import common  # noqa: E402
 
 from qa.conversations import ingest  # noqa: E402
 from qa.db import make_engine  # noqa: E402
@@ -121,6 +123,7 @@ def main() -> int:
         timed_import(url, path, "import", args.conversations, messages)
         if args.reimport:
             timed_import(url, path, "re-import", args.conversations, messages)
+    print(f"machine speed now: {common.cpu_speed_ms()} ms for the reference loop (lower is faster)")
     return 0
 
 

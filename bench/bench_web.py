@@ -817,6 +817,9 @@ def report(result: dict[str, Any]) -> str:
                 rows,
             )
         )
+    speed = (result.get("machine") or {}).get("cpu_speed_ms")
+    if speed:
+        parts.append(f"machine speed at the start: {speed} ms for the reference loop (lower is faster)")
     return "\n\n".join(parts)
 
 

@@ -59,7 +59,25 @@ def machine_info() -> dict[str, Any]:
         "sqlite": sqlite3.sqlite_version,
         "platform": platform.platform(),
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpu_speed_ms": cpu_speed_ms(),
     }
+
+
+def cpu_speed_ms() -> float:
+    """Milliseconds one core takes for a fixed pure-Python loop (best of 3): the machine's speed now.
+
+    Shared virtual machines change speed: on the reference machine this read 260 ms at some times
+    of the day and 480-640 ms at others, and every figure moved with it. Printed beside the results
+    so two runs can be compared.
+    """
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        total = 0
+        for i in range(3_000_000):
+            total += i
+        best = min(best, time.perf_counter() - start)
+    return round(best * 1000, 1)
 
 
 def write_result(name: str, data: dict[str, Any]) -> Path:
