@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +95,11 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("file")
     imp.add_argument("--format", default="native",
                      choices=["native", "zendesk", "intercom", "freshdesk", "csv"])
+    imp.add_argument("--source", help="the source of records that name none (default: import)")
+    imp.add_argument("--map", dest="mapping", metavar="FIELD=COLUMN,...",
+                     help="CSV: which column holds each field, e.g. conversation_id=Ticket,body=Text "
+                          "(common column names are found without it)")
+    imp.add_argument("--no-progress", action="store_true", help="no progress bar on the terminal")
     imp.set_defaults(handler=cmd_import)
     return parser
 
@@ -179,12 +185,35 @@ def cmd_tokens_create(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     """qa import FILE [--format F]: prints created / updated / rejected."""
     from qa.conversations import ingest
+    from qa.conversations.formats import csv_rows
 
+    mapping = csv_rows.parse_mapping(args.mapping) if args.mapping else None
     engine = make_engine(settings.database_url)
-    result = ingest.import_path(engine, args.file, fmt=args.format)
+    with _progress_bar(args.file, disabled=args.no_progress) as progress:
+        result = ingest.import_path(engine, args.file, fmt=args.format, source=args.source,
+                                    csv_mapping=mapping, progress=progress)
     engine.dispose()
     print(result.describe())
     return 0 if result.created or result.updated or not result.rejected else 1
+
+
+@contextmanager
+def _progress_bar(path: str, *, disabled: bool) -> Iterator[Callable[[Any], None]]:
+    """A tqdm bar on stderr following the bytes read (only on a terminal, unless disabled)."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=None, unit="B", unit_scale=True, unit_divisor=1024, desc=Path(path).name,
+               disable=disabled or not sys.stderr.isatty(), dynamic_ncols=True)
+
+    def update(result: Any) -> None:
+        if bar.total is None and result.total_bytes:
+            bar.total = result.total_bytes
+        bar.update(result.bytes_read - bar.n)
+        bar.set_postfix(created=result.created, updated=result.updated, rejected=result.rejected_count,
+                        refresh=False)
+
+    with bar:
+        yield update
 
 
 if __name__ == "__main__":

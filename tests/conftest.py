@@ -11,6 +11,7 @@ import os
 import re
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
@@ -62,6 +63,29 @@ def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+@pytest.fixture
+def committed_db(db_url: str, tmp_path: Path) -> Iterator[str]:
+    """A fresh, migrated, empty database of the test's backend, for work that must really commit
+    (background threads and other processes see only committed rows)."""
+    if make_url(normalise_url(db_url)).get_backend_name() == "sqlite":
+        url = f"sqlite:///{tmp_path / 'committed.db'}"
+        upgrade(url)
+        yield url
+        return
+    admin = make_engine(os.environ[PG_ENV], isolation_level="AUTOCOMMIT")
+    name = f"caliper_commit_{_worker()}_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(normalise_url(os.environ[PG_ENV])).set(database=name).render_as_string(hide_password=False)
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -28,7 +28,7 @@ import re
 import sys
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -42,8 +42,18 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlmodel import Session
 
-from qa.conversations.schemas import DEFAULT_SOURCE, ConversationIn, ImportFormat, MessageIn, parse_time
-from qa.errors import InvalidInput
+from qa.conversations import formats, language
+from qa.conversations.formats.base import RecordError
+from qa.conversations.schemas import (
+    DEFAULT_SOURCE,
+    UNSTORABLE,
+    ConversationIn,
+    ImportFormat,
+    MessageIn,
+    parse_time,
+    unstorable_reason,
+)
+from qa.errors import CaliperError, InvalidInput
 from qa.models import Agent, Conversation, Message, MessageComment, Review, Team, utcnow
 
 CHUNK_SIZE = 2000
@@ -66,7 +76,7 @@ CONVERSATION_COLUMNS = (
     "source", "external_id", "channel", "subject", "agent_id", "team_id", "customer_external_id",
     "customer_name", "created_at", "closed_at", "csat", "tags", "language", "metadata", "message_count",
     "agent_message_count", "customer_message_count", "first_response_seconds", "handle_seconds",
-    "imported_at",
+    "reopen_count", "imported_at",
 )
 # In the order of a message row: (conversation_id, *NativeRecord.messages[i]).
 MESSAGE_COLUMNS = ("conversation_id", "position", "author", "author_id", "author_name", "body", "created_at",
@@ -98,6 +108,8 @@ class ImportResult:
     updated: int = 0
     rejected: list[Rejection] = field(default_factory=list)
     more_rejected: int = 0
+    bytes_read: int = 0  # of a file: how far the import has read, for progress bars
+    total_bytes: int | None = None
 
     @property
     def rejected_count(self) -> int:
@@ -453,27 +465,21 @@ def _native(record: Any) -> Any:
     return record
 
 
-# Each later format adds one entry: a function from its raw record to a native-shape dict.
-CONVERTERS: dict[ImportFormat, Converter] = {ImportFormat.native: _native}
-
-
 def converter_for(fmt: str) -> Converter:
-    """The function turning one raw record of `fmt` into a native-shape dict."""
+    """The function turning one raw JSON record of `fmt` into a native-shape dict."""
     try:
         kind = ImportFormat(fmt)
     except ValueError:
         names = ", ".join(f.value for f in ImportFormat)
         raise InvalidInput(f"unknown format {fmt!r}: use one of {names}", status_code=400) from None
-    if kind not in CONVERTERS:
-        raise InvalidInput(f"format {kind.value} is not supported yet", status_code=400)
-    return CONVERTERS[kind]
+    if kind in (ImportFormat.native, ImportFormat.csv):  # CSV rows become native records as they are read
+        return _native
+    if kind.value not in formats.JSON_FORMATS:
+        raise InvalidInput(f"format {kind.value} is not read as JSON records", status_code=400)
+    return formats.json_converter(kind.value)
 
 
 # ---- validate ------------------------------------------------------------------------------------
-
-
-class RecordError(ValueError):
-    """A record breaks the native format; the message names the field."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -604,7 +610,8 @@ def validate_record(
         "source": source, "external_id": conv.external_id, "channel": conv.channel.value,
         "subject": conv.subject, "customer_external_id": customer.external_id if customer else None,
         "customer_name": customer.name if customer else None, "created_at": created_at,
-        "closed_at": conv.closed_at, "csat": conv.csat, "tags": conv.tags, "language": conv.language,
+        "closed_at": conv.closed_at, "csat": conv.csat, "tags": conv.tags,
+        "language": conv.language or language.detect(facts.customer_text), "reopen_count": conv.reopen_count,
         "metadata": conv.metadata, "message_count": len(facts.rows),
         "agent_message_count": facts.agent_count, "customer_message_count": facts.customer_count,
         "first_response_seconds": facts.first_response_seconds, "handle_seconds": handle,
@@ -628,6 +635,7 @@ class _Facts:
     first_at: str | None
     last_at: str | None
     last_agent: AgentRef | None
+    customer_text: str  # the start of what the customer wrote, for guessing the language
 
 
 def _message_facts(messages: list[MessageIn], db_time: Callable[[str], Any]) -> _Facts:
@@ -640,15 +648,20 @@ def _message_facts(messages: list[MessageIn], db_time: Callable[[str], Any]) -> 
     seen_customer = answered = False
     first_response: int | None = None
     last_agent: AgentRef | None = None
+    customer_text: list[str] = []
+    customer_chars = 0
     fromisoformat = datetime.fromisoformat
+    unstorable = UNSTORABLE.search
     for position, msg in enumerate(messages):
         author, body = msg["author"], msg["body"]
         author_id = msg.get("author_id") or None
         author_name = msg.get("author_name") or None
         internal = msg.get("internal", False)
         at = msg.get("created_at")
-        if "\x00" in body or (author_id and "\x00" in author_id) or (author_name and "\x00" in author_name):
-            raise RecordError(f"messages[{position}]: text must not contain NUL (\\u0000) characters")
+        if unstorable(body) or (author_id and unstorable(author_id)) or (
+                author_name and unstorable(author_name)):
+            bad = next(text for text in (body, author_id, author_name) if text and unstorable(text))
+            raise RecordError(f"messages[{position}]: text {unstorable_reason(bad)}")
         if at is not None:
             try:
                 # stored_time()'s fast path inlined: this line runs once per message.
@@ -676,9 +689,13 @@ def _message_facts(messages: list[MessageIn], db_time: Callable[[str], Any]) -> 
             customer_count += 1
             if not seen_customer:
                 seen_customer, customer_at = True, at
+            if customer_chars < language.SAMPLE_CHARS:
+                customer_text.append(body)
+                customer_chars += len(body)
         rows.append((position, author, author_id, author_name, body, None if at is None else db_time(at),
                      internal))
-    return _Facts(rows, agent_count, customer_count, first_response, first_at, last_at, last_agent)
+    return _Facts(rows, agent_count, customer_count, first_response, first_at, last_at, last_agent,
+                  "\n".join(customer_text)[: language.SAMPLE_CHARS])
 
 
 # ---- upsert --------------------------------------------------------------------------------------
@@ -769,7 +786,8 @@ class _Writer:
                 v["customer_external_id"], v["customer_name"], when(v["created_at"]),
                 None if closed_at is None else when(closed_at), v["csat"], record.tags_json, v["language"],
                 record.metadata_json, v["message_count"], v["agent_message_count"],
-                v["customer_message_count"], v["first_response_seconds"], v["handle_seconds"], now)
+                v["customer_message_count"], v["first_response_seconds"], v["handle_seconds"],
+                v["reopen_count"], now)
 
     def _team_ids(self, names: set[str]) -> dict[str, int]:
         found = {name: self.teams[name] for name in names if name in self.teams}
@@ -951,8 +969,10 @@ class _Importer:
     """
 
     def __init__(self, conn: Connection, transaction: Callable[[], Any], *, fmt: str, source: str | None,
-                 chunk_size: int, progress: ProgressCallback | None) -> None:
+                 chunk_size: int, progress: ProgressCallback | None,
+                 position: Callable[[], int] | None = None) -> None:
         self.convert = converter_for(fmt)
+        self.position = position
         self.writer = _Writer(conn)
         self.transaction = transaction
         self.source = (source or "").strip() or DEFAULT_SOURCE
@@ -1007,6 +1027,8 @@ class _Importer:
                     reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
                     self.result.reject(item[0], f"the database refused the record: {reason}", item[1])
         if self.progress is not None:
+            if self.position is not None:
+                self.result.bytes_read = self.position()
             self.progress(self.result)
 
     def _write(self, items: list[Pending]) -> None:
@@ -1047,15 +1069,68 @@ def _validate_batch(batch: _Batch) -> list[Pending | Rejection]:
             for index, number, raw in batch.lines]
 
 
+def _can_fork() -> bool:
+    # Workers are forked (spawn would re-run the caller's __main__), which is safe only in a
+    # single-threaded process such as `qa import`; elsewhere (a web server's threads) imports stay serial.
+    return (os.cpu_count() or 1) >= 2 and threading.active_count() == 1 and sys.platform.startswith("linux")
+
+
+def _validated_in_child(
+    records: Callable[[], Iterable[ParsedRecord]], fp: Any, *, fmt: str, source: str, sqlite: bool,
+    position: list[int],
+) -> Iterator[list[Pending | Rejection]]:
+    """Read and validate `records()` in one forked process while this one writes (CSV files).
+
+    The child sends batches (and how far it has read the file, for progress) through a bounded
+    queue; an error it meets (a missing CSV column) is raised here with its message.
+    """
+    context = multiprocessing.get_context("fork")
+    queue: Any = context.Queue(maxsize=8)
+
+    def produce() -> None:
+        try:
+            convert, db_time = converter_for(fmt), _as_text if sqlite else _as_datetime
+            batch: list[Pending | Rejection] = []
+            for index, parsed in enumerate(records()):
+                batch.append(_validate_item(index, parsed, convert, source, db_time))
+                if len(batch) >= BATCH_LINES:
+                    queue.put(("batch", batch, fp.tell()))
+                    batch = []
+            queue.put(("batch", batch, fp.tell()))
+            queue.put(("end", None, None))
+        except CaliperError as exc:
+            queue.put(("invalid", (exc.message, exc.status_code), None))
+        except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises it
+            queue.put(("error", f"{type(exc).__name__}: {exc}", None))
+        finally:
+            queue.close()
+            queue.join_thread()
+            os._exit(0)
+
+    child = context.Process(target=produce, daemon=True)
+    child.start()
+    try:
+        while True:
+            kind, payload, at = queue.get()
+            if kind == "end":
+                return
+            if kind == "invalid":
+                raise InvalidInput(payload[0], status_code=payload[1])
+            if kind == "error":
+                raise OSError(payload)
+            position[0] = at
+            yield payload
+    finally:
+        if child.is_alive():
+            child.terminate()
+        child.join()
+
+
 def _worker_count(fp: Any, size: int) -> int:
-    # Worth it for large JSON Lines files on a machine with a core to spare. Workers are forked
-    # (spawn would re-run the caller's __main__), which is safe only in a single-threaded process
-    # such as `qa import`; elsewhere (a web server's threads) the import stays serial. The first
-    # line must parse: otherwise the file may be one pretty-printed object, which only the serial
-    # path reads.
-    cores = os.cpu_count() or 1
-    single_threaded = threading.active_count() == 1 and sys.platform.startswith("linux")
-    if size < PARALLEL_MIN_BYTES or cores < 2 or not single_threaded:
+    # Worth it for large JSON Lines files on a machine with a core to spare (see _can_fork). The
+    # first line must parse: otherwise the file may be one pretty-printed object, which only the
+    # serial path reads.
+    if size < PARALLEL_MIN_BYTES or not _can_fork():
         return 0
     head = fp.read(READ_SIZE).removeprefix(BOM)
     fp.seek(0)
@@ -1064,7 +1139,7 @@ def _worker_count(fp: Any, size: int) -> int:
     first = next(_non_blank(head.split(b"\n")[:-1]), None)
     if first is None or _decode_line(first[1], first[0]).error:
         return 0
-    return 1 if cores < 4 else 2
+    return 2  # two parsers keep one writer busy on a 2-core machine (bench/bench_formats.py)
 
 
 def _line_batches(fp: Any) -> Iterator[list[tuple[int, int, bytes]]]:
@@ -1125,10 +1200,13 @@ def import_records(
 def import_path(
     engine: Engine, path: str | Path, *, fmt: str = "native", source: str | None = None,
     chunk_size: int = CHUNK_SIZE, progress: ProgressCallback | None = None,
+    csv_mapping: Mapping[str, str] | None = None,
 ) -> ImportResult:
-    """Import a JSON array or JSON Lines file, committing every chunk; OSError for an unreadable file.
+    """Import a file of `fmt` (JSON array, JSON Lines or CSV), committing every chunk.
 
-    Large JSON Lines files are parsed and validated in a worker process while this one writes.
+    OSError for an unreadable file. Large JSON Lines files are parsed and validated in a worker
+    process while this one writes. `progress` is called after each chunk with the result so far
+    (`bytes_read` of `total_bytes`).
     """
     converter_for(fmt)  # an unsupported format fails before the file is opened
     try:
@@ -1138,9 +1216,20 @@ def import_path(
     with fp, engine.connect() as conn:
         conn.execution_options(sqlite_begin="IMMEDIATE")
         importer = _Importer(conn, conn.begin, fmt=fmt, source=source, chunk_size=chunk_size,
-                             progress=progress)
+                             progress=progress, position=fp.tell)
         try:
-            workers = _worker_count(fp, os.fstat(fp.fileno()).st_size)
+            size = os.fstat(fp.fileno()).st_size
+            importer.result.total_bytes = size
+            if fmt == ImportFormat.csv:
+                if size < PARALLEL_MIN_BYTES or not _can_fork():
+                    return importer.run(file_records(fp, fmt, csv_mapping=csv_mapping))
+                read_to = [0]
+                importer.position = lambda: read_to[0]
+                batches = _validated_in_child(lambda: file_records(fp, fmt, csv_mapping=csv_mapping), fp,
+                                              fmt=fmt, source=importer.source,
+                                              sqlite=importer.writer.dialect == "sqlite", position=read_to)
+                return importer.run_validated(batches)
+            workers = _worker_count(fp, size)
             if workers:
                 batches = _validated_in_workers(fp, fmt=fmt, source=importer.source,
                                                 sqlite=importer.writer.dialect == "sqlite", workers=workers)
@@ -1148,3 +1237,24 @@ def import_path(
             return importer.run(read_file_records(fp))
         except OSError as exc:
             raise OSError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def file_records(
+    fp: Any, fmt: str, *, csv_mapping: Mapping[str, str] | None = None
+) -> Iterator[ParsedRecord]:
+    """The raw records of an open binary file of `fmt` (CSV rows come out as native records)."""
+    if fmt == ImportFormat.csv:
+        from qa.conversations.formats import csv_rows
+
+        return csv_rows.read(iter(functools.partial(fp.read, READ_SIZE), b""), csv_mapping)
+    return read_file_records(fp)
+
+
+def body_records(body: bytes, content_type: str | None, fmt: str, *,
+                 csv_mapping: Mapping[str, str] | None = None) -> Iterator[ParsedRecord]:
+    """The raw records of a request body of `fmt` (see parse_bytes for JSON)."""
+    if fmt == ImportFormat.csv:
+        from qa.conversations.formats import csv_rows
+
+        return csv_rows.read(_slices(body), csv_mapping)
+    return parse_bytes(body, content_type)

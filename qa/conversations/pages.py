@@ -1,41 +1,42 @@
-"""The conversation import page: upload a native JSON or JSON Lines file and see what was imported."""
+"""The import page: upload a file (native, Zendesk, Intercom, Freshdesk or CSV), imported as a background
+job whose progress, summary and rejected records the page shows."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from qa.auth.deps import ManagerUser, SessionDep
-from qa.conversations import ingest
-from qa.conversations import service as conversation_service
-from qa.web.htmx import is_htmx
+from qa.conversations import jobs
+from qa.conversations.formats import csv_rows
+from qa.conversations.schemas import ImportFormat
+from qa.errors import InvalidInput
+from qa.web.htmx import hx_redirect, is_htmx
 from qa.web.templates import render
 
 router = APIRouter(include_in_schema=False)  # HTML pages: not part of the public API
 
 SHOWN_REJECTIONS = 20
 UploadField = Annotated[UploadFile | None, File()]
+FORMAT_LABELS = {"native": "Caliper (native JSON)", "zendesk": "Zendesk", "intercom": "Intercom",
+                 "freshdesk": "Freshdesk", "csv": "CSV"}
 
 
-def _context(**values: Any) -> dict[str, Any]:
-    formats = [fmt.value for fmt in ingest.CONVERTERS]
-    base: dict[str, Any] = {"active_nav": "import", "formats": formats, "format": "native", "source": "",
-                            "result": None, "error": None, "filename": None, "shown": SHOWN_REJECTIONS}
+def _form_context(session: Any, user: Any, **values: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "active_nav": "import", "formats": [(f.value, FORMAT_LABELS[f.value]) for f in ImportFormat],
+        "format": "native", "source": "", "mapping": "", "error": None,
+        "csv_fields": csv_rows.FIELDS, "jobs": jobs.recent_jobs(session, actor=user),
+    }
     return {**base, **values}
 
 
-def _respond(request: Request, ctx: dict[str, Any], status_code: int = 200) -> Response:
-    # htmx swaps only the result region; a plain form post gets the whole page back.
-    name = "conversations/_import_result.html" if is_htmx(request) else "conversations/import.html"
-    return render(request, name, ctx, status_code=status_code)
-
-
 @router.get("/conversations/import", name="conversations:import")
-def import_page(request: Request, user: ManagerUser) -> Response:
-    """The upload form."""
-    return render(request, "conversations/import.html", _context())
+def import_page(request: Request, session: SessionDep, user: ManagerUser) -> Response:
+    """The upload form and the latest imports."""
+    return render(request, "conversations/import.html", _form_context(session, user))
 
 
 @router.post("/conversations/import", name="conversations:import_submit")
@@ -44,17 +45,42 @@ def import_submit(
     session: SessionDep,
     user: ManagerUser,
     file: UploadField = None,
-    format: Annotated[str, Form(max_length=20)] = "native",
+    format: Annotated[str, Form(max_length=20)] = "native",  # noqa: A002 - the form field's name
     source: Annotated[str, Form(max_length=100)] = "",
+    mapping: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
-    """Import the uploaded file and show the counts and the first rejected records."""
-    ctx = _context(format=format, source=source)
-    if file is None or not file.filename:
-        return _respond(request, {**ctx, "error": "Choose a JSON or JSON Lines file to import."}, 422)
-    ctx["filename"] = file.filename
-    ingest.converter_for(format)  # an unknown or unsupported format is refused (400) before reading
-    records = ingest.read_file_records(file.file)
-    result = conversation_service.import_conversations(
-        session, actor=user, records=records, fmt=format, source=source.strip() or None, via="upload"
-    )
-    return _respond(request, {**ctx, "result": result})
+    """Store the file, start importing it in the background and go to its progress page."""
+    ctx = _form_context(session, user, format=format, source=source, mapping=mapping)
+    try:
+        if file is None or not file.filename:
+            raise InvalidInput("Choose a file to import.", field="file")
+        if format not in FORMAT_LABELS:
+            raise InvalidInput(f"Unknown format {format!r}.", field="format")
+        csv_mapping = csv_rows.parse_mapping(mapping) if format == "csv" and mapping.strip() else None
+        job = jobs.create_job(session, actor=user, upload=file.file, filename=file.filename, fmt=format,
+                              source=source.strip() or None, csv_mapping=csv_mapping)
+    except InvalidInput as exc:
+        return render(request, "conversations/import.html", {**ctx, "error": exc.message}, status_code=422)
+    session.commit()  # the import thread reads the job from its own connection
+    jobs.start(request.app.state.engine, job.id or 0)
+    url = str(request.url_for("conversations:job", job_id=job.id))
+    return hx_redirect(request, url) if is_htmx(request) else RedirectResponse(url, status_code=303)
+
+
+@router.get("/conversations/import/jobs/{job_id}", name="conversations:job")
+def job_page(request: Request, job_id: str, session: SessionDep, user: ManagerUser) -> Response:
+    """An import's progress (htmx polls the progress part until it finishes), then its summary."""
+    ctx = {"v": jobs.get_job(session, actor=user, job_id=job_id), "active_nav": "import",
+           "shown": SHOWN_REJECTIONS, "format_labels": FORMAT_LABELS}
+    if is_htmx(request):
+        return render(request, "conversations/_job_progress.html", ctx)
+    return render(request, "conversations/job.html", ctx)
+
+
+@router.get("/conversations/import/jobs/{job_id}/rejections.csv", name="conversations:job_rejections")
+def job_rejections(job_id: str, session: SessionDep, user: ManagerUser) -> Response:
+    """The rejected records of an import, with their reasons, as a CSV download."""
+    job = jobs.get_job(session, actor=user, job_id=job_id).job
+    name = f"import-{job.id}-rejected.csv"
+    return Response(jobs.rejections_csv(job), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})

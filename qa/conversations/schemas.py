@@ -6,6 +6,7 @@ validation, derived facts and the upsert are written once.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal, NotRequired
@@ -63,10 +64,25 @@ def _blank_to_none(value: Any) -> Any:
     return None if isinstance(value, str) and not value.strip() else value
 
 
+# PostgreSQL text cannot hold NUL, and no database can store half a surrogate pair (JSON allows
+# "\ud800" alone): refuse both everywhere, so both databases behave the same.
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def unstorable_reason(text: str) -> str | None:
+    """Why `text` cannot be stored, or None."""
+    found = UNSTORABLE.search(text)
+    if found is None:
+        return None
+    if found.group() == "\x00":
+        return "must not contain NUL (\\u0000) characters"
+    return f"must not contain a lone surrogate (\\u{ord(found.group()):04x}): not valid Unicode text"
+
+
 def _no_nul(value: str | None) -> str | None:
-    # PostgreSQL text cannot hold NUL; refuse it everywhere so both databases behave the same.
-    if value is not None and "\x00" in value:
-        raise ValueError("must not contain NUL (\\u0000) characters")
+    reason = None if value is None else unstorable_reason(value)
+    if reason:
+        raise ValueError(reason)
     return value
 
 
@@ -76,9 +92,9 @@ def parse_time(value: Any) -> datetime:
         raise ValueError("Input should be an ISO 8601 date and time string")
     try:
         parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: an offset that moves year 1 or 9999 out of range
         raise ValueError(f"Input should be an ISO 8601 date and time, got {value[:40]!r}") from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def _time(value: Any) -> Any:
@@ -167,6 +183,7 @@ class ConversationIn(BaseModel):
     csat: Annotated[int | None, Field(ge=1, le=5)] = None
     tags: Annotated[list[Tag], BeforeValidator(_none_to_list)] = Field(default_factory=list)
     language: Text35 = None
+    reopen_count: Annotated[int | None, Field(ge=0, le=1_000_000)] = None
     messages: Annotated[list[MessageIn], Field(min_length=1)]
     metadata: Annotated[dict[str, Any], BeforeValidator(_none_to_dict)] = Field(default_factory=dict)
 
@@ -238,6 +255,7 @@ class ConversationSummaryOut(BaseModel):
     customer_message_count: int
     first_response_seconds: int | None
     handle_seconds: int | None
+    reopen_count: int | None
     imported_at: datetime
 
 

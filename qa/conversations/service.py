@@ -146,6 +146,7 @@ def conversation_dict(
         "message_count": c.message_count, "agent_message_count": c.agent_message_count,
         "customer_message_count": c.customer_message_count,
         "first_response_seconds": c.first_response_seconds, "handle_seconds": c.handle_seconds,
+        "reopen_count": c.reopen_count,
         "imported_at": _iso(c.imported_at),
     }
     if messages is not None:

@@ -3,6 +3,7 @@
 from qa.models.audit import AuditLog
 from qa.models.base import utcnow
 from qa.models.conversation import AuthorRole, Channel, Conversation, Message
+from qa.models.import_job import ImportJob, JobStatus
 from qa.models.review import Assignment, MessageComment, Rating, Review, ReviewKind, ReviewStatus
 from qa.models.scorecard import Criterion, Scorecard, ScorecardVersion
 from qa.models.user import Agent, ApiToken, LoginAttempt, Role, Team, User, UserTeam
@@ -16,6 +17,8 @@ __all__ = [
     "Channel",
     "Conversation",
     "Criterion",
+    "ImportJob",
+    "JobStatus",
     "LoginAttempt",
     "Message",
     "MessageComment",

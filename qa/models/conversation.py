@@ -62,6 +62,7 @@ class Conversation(SQLModel, table=True):
     customer_message_count: int = Field(default=0)
     first_response_seconds: int | None = Field(default=None)
     handle_seconds: int | None = Field(default=None)
+    reopen_count: int | None = Field(default=None)  # when the source tells
     imported_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

@@ -100,10 +100,13 @@ class TestImport:
         listed = api.get(URL, params={"external_id": good["external_id"]}, headers=headers).json()
         assert listed["items"] == []
 
-    def test_format_not_supported_yet(self, api: TestClient, session: Session, manager: User) -> None:
+    def test_a_native_record_is_not_a_zendesk_one(
+        self, api: TestClient, session: Session, manager: User
+    ) -> None:
         response = post_json(api, bearer(session, manager), [native()], format="zendesk")
-        assert response.status_code == 400
-        assert response.json() == {"detail": "format zendesk is not supported yet"}
+        assert response.status_code == 200
+        assert response.json()["created"] == 0
+        assert response.json()["rejected"][0]["index"] == 0
 
     def test_unknown_format_is_422(self, api: TestClient, session: Session, manager: User) -> None:
         assert post_json(api, bearer(session, manager), [native()], format="xml").status_code == 422
@@ -233,6 +236,6 @@ class TestDetail:
 def test_openapi_documents_the_endpoints(api: TestClient) -> None:
     spec = api.get("/api/v1/openapi.json").json()
     post = spec["paths"][URL]["post"]
-    assert set(post["requestBody"]["content"]) == {"application/json", "application/x-ndjson"}
+    assert set(post["requestBody"]["content"]) == {"application/json", "application/x-ndjson", "text/csv"}
     assert "conversations" in post["tags"]
     assert {"get"} <= set(spec["paths"][URL + "/{conversation_id}"])

@@ -74,6 +74,13 @@ def test_missing_file(env: str, tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert err == f"qa: cannot read {missing}: No such file or directory\n"
 
 
-def test_unsupported_format(env: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["import", str(TWITTER_50), "--format", "zendesk"]) == 1
-    assert capsys.readouterr().err == "qa: format zendesk is not supported yet\n"
+def test_the_wrong_format_rejects_every_record(env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["import", str(TWITTER_50), "--format", "zendesk", "--no-progress"]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("created 0, updated 0, rejected 50")
+
+
+def test_unknown_format(env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["import", str(TWITTER_50), "--format", "xml"])
+    assert exc.value.code == 2 and "invalid choice: 'xml'" in capsys.readouterr().err

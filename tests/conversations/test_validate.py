@@ -39,6 +39,9 @@ class TestErrorsNameTheField:
         ({"agent": {"name": "No id"}}, "agent.external_id: Field required"),
         ({"team": "t" * 201}, "team: String should have at most 200 characters"),
         ({"subject": "a\x00b"}, "subject: must not contain NUL"),
+        ({"subject": "a\ud83db"}, "subject: must not contain a lone surrogate (\\ud83d)"),
+        ({"created_at": "0001-01-01T00:00:00+01:00"},
+         "created_at: Input should be an ISO 8601 date and time"),
     ])
     def test_conversation_fields(self, change: dict[str, Any], expected: str) -> None:
         assert error_of(native(**change)).startswith(expected)
@@ -61,6 +64,10 @@ class TestErrorsNameTheField:
         ({"author": "agent", "body": "x", "created_at": "soon"},
          "messages[3].created_at: Input should be an ISO 8601 date and time, got 'soon'"),
         ({"author": "agent", "body": "a\x00b"}, "messages[3]: text must not contain NUL"),
+        ({"author": "agent", "body": "half \ud800 pair"},
+         "messages[3]: text must not contain a lone surrogate"),
+        ({"author": "agent", "body": "x", "author_name": "\udfff"},
+         "messages[3].author_name: Input should be a valid string"),
         ("just text", "messages[3]: Input should be a valid dictionary"),
     ])
     def test_message_fields(self, message: Any, expected: str) -> None:
@@ -110,7 +117,8 @@ class TestNormalisation:
 
     def test_blank_optional_values_become_null(self) -> None:
         record = validate_record(native(team="  ", language="", customer={"external_id": " ", "name": "Sam"}))
-        assert record.team is None and record.values["language"] is None
+        assert record.team is None
+        assert record.values["language"] == "en"  # blank, so guessed from what the customer wrote
         assert record.values["customer_external_id"] is None and record.values["customer_name"] == "Sam"
 
     def test_null_tags_and_metadata(self) -> None:
