@@ -1075,12 +1075,13 @@ def _can_fork() -> bool:
     return (os.cpu_count() or 1) >= 2 and threading.active_count() == 1 and sys.platform.startswith("linux")
 
 
-def _validated_in_child(
-    records: Callable[[], Iterable[ParsedRecord]], fp: Any, *, fmt: str, source: str, sqlite: bool,
-    position: list[int],
-) -> Iterator[list[Pending | Rejection]]:
-    """Read and validate `records()` in one forked process while this one writes (CSV files).
+def _records_in_child(
+    records: Callable[[], Iterable[ParsedRecord]], fp: Any, *, position: list[int],
+) -> Iterator[ParsedRecord]:
+    """Read `records()` in one forked process while this one validates and writes (CSV files).
 
+    Reading a CSV file (decoding, splitting, grouping rows by conversation through a temporary
+    SQLite file) and validating cost about the same, so each process takes one (bench_formats.py).
     The child sends batches (and how far it has read the file, for progress) through a bounded
     queue; an error it meets (a missing CSV column) is raised here with its message.
     """
@@ -1089,10 +1090,9 @@ def _validated_in_child(
 
     def produce() -> None:
         try:
-            convert, db_time = converter_for(fmt), _as_text if sqlite else _as_datetime
-            batch: list[Pending | Rejection] = []
-            for index, parsed in enumerate(records()):
-                batch.append(_validate_item(index, parsed, convert, source, db_time))
+            batch: list[ParsedRecord] = []
+            for parsed in records():
+                batch.append(parsed)
                 if len(batch) >= BATCH_LINES:
                     queue.put(("batch", batch, fp.tell()))
                     batch = []
@@ -1119,7 +1119,7 @@ def _validated_in_child(
             if kind == "error":
                 raise OSError(payload)
             position[0] = at
-            yield payload
+            yield from payload
     finally:
         if child.is_alive():
             child.terminate()
@@ -1225,10 +1225,8 @@ def import_path(
                     return importer.run(file_records(fp, fmt, csv_mapping=csv_mapping))
                 read_to = [0]
                 importer.position = lambda: read_to[0]
-                batches = _validated_in_child(lambda: file_records(fp, fmt, csv_mapping=csv_mapping), fp,
-                                              fmt=fmt, source=importer.source,
-                                              sqlite=importer.writer.dialect == "sqlite", position=read_to)
-                return importer.run_validated(batches)
+                return importer.run(_records_in_child(lambda: file_records(fp, fmt, csv_mapping=csv_mapping),
+                                                      fp, position=read_to))
             workers = _worker_count(fp, size)
             if workers:
                 batches = _validated_in_workers(fp, fmt=fmt, source=importer.source,

@@ -310,14 +310,14 @@ class TestImportPath:
         monkeypatch.setattr(ingest, "PARALLEL_MIN_BYTES", 0)
         monkeypatch.setattr(ingest, "BATCH_LINES", 2)
         monkeypatch.setattr("threading.active_count", lambda: 1)
-        used: list[str] = []
-        real = ingest._validated_in_child
+        used: list[int] = []
+        real = ingest._records_in_child
 
         def spy(*args: Any, **kwargs: Any) -> Any:
-            used.append(kwargs["fmt"])
+            used.append(1)
             return real(*args, **kwargs)
 
-        monkeypatch.setattr(ingest, "_validated_in_child", spy)
+        monkeypatch.setattr(ingest, "_records_in_child", spy)
         rows = ["conversation_id,author_role,body,created_at,source"]
         for n in range(5):
             rows += [f"C{n},customer,Hello {n},2026-03-01T10:00:00Z,{source}",
@@ -328,7 +328,7 @@ class TestImportPath:
         seen: list[int] = []
         result = import_path(engine, path, fmt="csv", chunk_size=2,
                              progress=lambda r: seen.append(r.bytes_read))
-        assert used == ["csv"]
+        assert used == [1]
         assert (result.created, result.updated) == (5, 0)
         assert len(result.rejected) == 1 and "martian" in result.rejected[0].error
         assert seen and seen[-1] == path.stat().st_size
