@@ -192,11 +192,20 @@ def get_job(session: Session, *, actor: User, job_id: Any) -> JobView:
 
 
 def rejections_csv(job: ImportJob) -> str:
-    """The rejected records as CSV: record index, line, reason."""
+    """The rejected records as CSV: record index, line, reason.
+
+    A reason can quote the uploaded file, so one that a spreadsheet would read as a formula
+    (=, +, -, @, tab, CR) is prefixed with an apostrophe (OWASP's advice on CSV injection).
+    """
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["record", "line", "reason"])
     for item in job.rejections:
         line = item.get("line")
-        writer.writerow([item.get("index"), "" if line is None else line, item.get("error")])
+        reason = _inert(str(item.get("error") or ""))
+        writer.writerow([item.get("index"), "" if line is None else line, reason])
     return out.getvalue()
+
+
+def _inert(cell: str) -> str:
+    return "'" + cell if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell

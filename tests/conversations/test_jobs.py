@@ -212,4 +212,10 @@ class TestJobState:
             {"index": 3, "line": None, "error": 'messages[0].body: "quoted", with comma'}])
         rows = list(csv.reader(io.StringIO(jobs.rejections_csv(job))))
         assert rows[1] == ["3", "", 'messages[0].body: "quoted", with comma']
+
+    @pytest.mark.parametrize("error", ["=HYPERLINK(\"http://x\")", "+1", "-1+2", "@SUM(A1)", "\tx"])
+    def test_rejections_csv_never_holds_a_formula(self, error: str) -> None:
+        job = ImportJob(format="csv", filename="f", rejections=[{"index": 0, "line": 2, "error": error}])
+        rows = list(csv.reader(io.StringIO(jobs.rejections_csv(job))))
+        assert rows[1][2] == "'" + error
         assert json.dumps(rows)  # plain strings all the way
