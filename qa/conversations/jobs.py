@@ -7,7 +7,8 @@ conversations and can simply be run again). Progress is written to the job row a
 HEARTBEAT_SECONDS, so any process (several workers behind a load balancer) can show it.
 
 A job whose process died (a restart, a crash) stops beating: a `running` job silent for more than
-STALE_SECONDS is shown as interrupted, with the advice to upload the file again.
+STALE_SECONDS is shown as interrupted, with the advice to upload the file again; so is a job still
+queued after QUEUED_STALE_SECONDS. (The stored upload of such a job stays in UPLOAD_DIR.)
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 1.0
 STALE_SECONDS = 60
+QUEUED_STALE_SECONDS = 6 * 3600  # a job waits behind this process's other imports, but not for ever
 UPLOAD_DIR = Path(tempfile.gettempdir()) / "caliper-uploads"
 IMPORT_ROLES = frozenset({Role.admin, Role.manager})
 RECENT_JOBS = 20
@@ -68,6 +70,8 @@ def view(job: ImportJob, now: datetime | None = None) -> JobView:
     if status is JobStatus.running and job.heartbeat_at and now - job.heartbeat_at > timedelta(
             seconds=STALE_SECONDS):
         status = JobStatus.interrupted
+    elif status is JobStatus.queued and now - job.created_at > timedelta(seconds=QUEUED_STALE_SECONDS):
+        status = JobStatus.interrupted  # its process stopped before starting it
     percent = None
     if status is JobStatus.done:
         percent = 100

@@ -191,6 +191,13 @@ class TestJobState:
         job.heartbeat_at = now
         assert (jobs.view(job, now).status, jobs.view(job, now).percent) == (JobStatus.running, 40)
 
+    def test_a_job_queued_for_hours_reads_as_interrupted(self) -> None:
+        now = utcnow()
+        job = ImportJob(format="native", filename="f", status=JobStatus.queued, created_at=now)
+        assert jobs.view(job, now + timedelta(minutes=30)).status is JobStatus.queued
+        later = now + timedelta(seconds=jobs.QUEUED_STALE_SECONDS + 1)
+        assert jobs.view(job, later).status is JobStatus.interrupted
+
     def test_an_interrupted_job_says_what_to_do(self, live: tuple[TestClient, Engine]) -> None:
         client, engine = live
         manager = _user(engine, Role.manager)
