@@ -11,6 +11,7 @@ import os
 import re
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -40,6 +41,32 @@ def _worker() -> str:
     return os.environ.get("PYTEST_XDIST_WORKER", "main")
 
 
+def pg_admin_url() -> str:
+    """The test PostgreSQL server's URL; without one the test is skipped (failed if PG is required)."""
+    admin_url = os.environ.get(PG_ENV)
+    if not admin_url:
+        if os.environ.get("CALIPER_REQUIRE_PG") == "1":
+            pytest.fail(f"{PG_ENV} is not set but CALIPER_REQUIRE_PG=1: the PostgreSQL server did not start")
+        pytest.skip(f"{PG_ENV} not set: PostgreSQL tests skipped (scripts/test starts a server)")
+    return admin_url
+
+
+@contextmanager
+def scratch_pg_database(prefix: str) -> Iterator[str]:
+    """A new, empty database on the test PostgreSQL server, dropped afterwards; yields its URL."""
+    admin_url = pg_admin_url()
+    name = f"{prefix}_{_worker()}_{uuid.uuid4().hex[:8]}"
+    admin = make_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(normalise_url(admin_url)).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A migrated database URL: a SQLite temp file, or a fresh database on the test PostgreSQL server."""
@@ -48,21 +75,9 @@ def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         upgrade(url)
         yield url
         return
-    admin_url = os.environ.get(PG_ENV)
-    if not admin_url:
-        if os.environ.get("CALIPER_REQUIRE_PG") == "1":
-            pytest.fail(f"{PG_ENV} is not set but CALIPER_REQUIRE_PG=1: the PostgreSQL server did not start")
-        pytest.skip(f"{PG_ENV} not set: PostgreSQL tests skipped (scripts/test starts a server)")
-    name = f"caliper_test_{_worker()}_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(normalise_url(admin_url)).set(database=name).render_as_string(hide_password=False)
-    upgrade(url)
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with scratch_pg_database("caliper_test") as url:
+        upgrade(url)
+        yield url
 
 
 @pytest.fixture
@@ -74,18 +89,9 @@ def committed_db(db_url: str, tmp_path: Path) -> Iterator[str]:
         upgrade(url)
         yield url
         return
-    admin = make_engine(os.environ[PG_ENV], isolation_level="AUTOCOMMIT")
-    name = f"caliper_commit_{_worker()}_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(normalise_url(os.environ[PG_ENV])).set(database=name).render_as_string(hide_password=False)
-    try:
+    with scratch_pg_database("caliper_commit") as url:
         upgrade(url)
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,16 +10,15 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel
 
 import qa.models  # noqa: F401  (registers every table on the metadata)
 from qa.app import create_app
-from qa.db import make_engine, normalise_url
+from qa.db import make_engine
 from qa.migrations import alembic_config, upgrade
 from qa.settings import Settings
-from tests.conftest import PG_ENV
+from tests.conftest import scratch_pg_database
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -30,21 +27,8 @@ def empty_db_url(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[str]
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'empty.db'}"
         return
-    admin_url = os.environ.get(PG_ENV)
-    if not admin_url:
-        if os.environ.get("CALIPER_REQUIRE_PG") == "1":
-            pytest.fail(f"{PG_ENV} is not set but CALIPER_REQUIRE_PG=1")
-        pytest.skip(f"{PG_ENV} not set: PostgreSQL tests skipped")
-    name = f"caliper_mig_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(normalise_url(admin_url)).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_pg_database("caliper_mig") as url:
+        yield url
 
 
 def schema_diff(url: str) -> list[Any]:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 class RecordError(ValueError):
@@ -51,6 +54,23 @@ def text_id(value: Any) -> str | None:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return str(value)
+
+
+def identified(label: str, value: Any, field: str, build: Callable[[str], T]) -> T:
+    """`build(id)` for the record whose id is `value`, every RecordError naming the record.
+
+    "ticket: id: required" when the id is missing, else "ticket 4521: comments[3].created_at: …".
+    """
+    try:
+        ident = as_id(value, field)
+        if ident is None:
+            raise RecordError(f"{field}: required")
+    except RecordError as exc:
+        raise RecordError(f"{label}: {exc}") from None
+    try:
+        return build(ident)
+    except RecordError as exc:
+        raise RecordError(f"{label} {ident}: {exc}") from None
 
 
 # ---- reading JSON values: every wrong type is a RecordError naming its field ---------------------

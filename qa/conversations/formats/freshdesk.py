@@ -39,7 +39,16 @@ from typing import Any
 
 from selectolax.lexbor import LexborHTMLParser
 
-from qa.conversations.formats.base import RecordError, as_id, as_list, as_object, as_text, iso_utc, kind_of
+from qa.conversations.formats.base import (
+    RecordError,
+    as_id,
+    as_list,
+    as_object,
+    as_text,
+    identified,
+    iso_utc,
+    kind_of,
+)
 from qa.conversations.formats.html_text import html_to_text
 
 SOURCE = "freshdesk"
@@ -62,16 +71,7 @@ def convert(record: Any) -> dict[str, Any]:
     """One Freshdesk ticket as a native conversation; RecordError names the ticket and the field."""
     if not isinstance(record, dict):
         raise RecordError(f"expected a JSON object, got {kind_of(record)}")
-    try:
-        ticket_id = as_id(record.get("id"), "id")
-        if ticket_id is None:
-            raise RecordError("id: required")
-    except RecordError as exc:
-        raise RecordError(f"ticket: {exc}") from None
-    try:
-        return _Ticket(record).convert(ticket_id)
-    except RecordError as exc:
-        raise RecordError(f"ticket {ticket_id}: {exc}") from None
+    return identified("ticket", record.get("id"), "id", lambda ident: _Ticket(record).convert(ident))
 
 
 class _Ticket:

@@ -39,6 +39,7 @@ from qa.conversations.formats.base import (
     as_list,
     as_object,
     as_text,
+    identified,
     kind_of,
     unix_utc,
 )
@@ -63,16 +64,8 @@ def convert(record: Any) -> dict[str, Any]:
     """One Intercom conversation as a native conversation; RecordError names it and the field."""
     if not isinstance(record, dict):
         raise RecordError(f"expected a JSON object, got {kind_of(record)}")
-    try:
-        conversation_id = as_id(record.get("id"), "id")
-        if conversation_id is None:
-            raise RecordError("id: required")
-    except RecordError as exc:
-        raise RecordError(f"conversation: {exc}") from None
-    try:
-        return _Conversation(record).convert(conversation_id)
-    except RecordError as exc:
-        raise RecordError(f"conversation {conversation_id}: {exc}") from None
+    return identified("conversation", record.get("id"), "id",
+                      lambda ident: _Conversation(record).convert(ident))
 
 
 class _Conversation:

@@ -40,6 +40,7 @@ from qa.conversations.formats.base import (
     as_list,
     as_object,
     as_text,
+    identified,
     iso_utc,
     kind_of,
 )
@@ -71,16 +72,8 @@ def convert(record: Any) -> dict[str, Any]:
     wrapped = "ticket" in record
     ticket = _single(as_object(record["ticket"], "ticket", required=True), "ticket") if wrapped else record
     prefix = "ticket." if wrapped else ""
-    try:
-        ticket_id = as_id(ticket.get("id"), f"{prefix}id")
-        if ticket_id is None:
-            raise RecordError(f"{prefix}id: required")
-    except RecordError as exc:
-        raise RecordError(f"ticket: {exc}") from None
-    try:
-        return _Ticket(record, ticket, prefix).convert(ticket_id)
-    except RecordError as exc:
-        raise RecordError(f"ticket {ticket_id}: {exc}") from None
+    return identified("ticket", ticket.get("id"), f"{prefix}id",
+                      lambda ident: _Ticket(record, ticket, prefix).convert(ident))
 
 
 class _Ticket:
