@@ -57,6 +57,16 @@ def format_duration(seconds: int | float | None) -> str:
     return f"{minutes}m {secs:02d}s" if minutes else f"{secs}s"
 
 
+def format_size(size: int | float | None) -> str:
+    """Bytes for people: 512 B, 12.3 KB, 45.6 MB, 1.2 GB."""
+    value = float(size or 0)
+    for unit in ("B", "KB", "MB"):
+        if value < 1024:
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GB"
+
+
 _SLOT = "\x00"
 
 
@@ -197,6 +207,7 @@ templates.env.globals["url_for"] = _template_url_for
 templates.env.filters["score"] = format_score
 templates.env.filters["dt"] = format_dt
 templates.env.filters["duration"] = format_duration
+templates.env.filters["filesize"] = format_size
 templates.env.globals["csrf_token"] = csrf_token
 templates.env.globals["options"] = options
 templates.env.globals["shared_partials"] = shared_partials
