@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
@@ -24,7 +27,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     """Build the app for `settings` (the environment's when omitted); tests may hand in an engine."""
     settings = settings or get_settings()
     app = FastAPI(title="Caliper", version=__version__, description=API_DESCRIPTION,
-                  openapi_url="/api/v1/openapi.json", docs_url=None, redoc_url=None)
+                  openapi_url="/api/v1/openapi.json", docs_url=None, redoc_url=None, lifespan=_lifespan)
     app.state.settings = settings
     app.state.engine = engine or make_engine(settings.database_url)
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="caliper_session",
@@ -38,21 +41,42 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     return app
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Starts the sampling scheduler with the server (not in tests, which run it by hand)."""
+    scheduler = None
+    if app.state.settings.sampling_scheduler:
+        from qa.assignments.scheduler import Scheduler
+
+        scheduler = Scheduler(app.state.engine)
+        scheduler.start()
+    try:
+        yield
+    finally:
+        if scheduler is not None:
+            scheduler.stop()
+
+
 def _include_routers(app: FastAPI) -> None:
+    from qa.assignments import api as assignments_api
+    from qa.assignments import pages as assignments_pages
     from qa.auth import api as auth_api
     from qa.auth import pages as auth_pages
     from qa.conversations import api as conversations_api
     from qa.conversations import pages as conversations_pages
+    from qa.coverage import api as coverage_api
+    from qa.coverage import pages as coverage_pages
     from qa.reviews import api as reviews_api
     from qa.reviews import pages as reviews_pages
     from qa.scorecard_admin import api as scorecards_api
     from qa.scorecard_admin import pages as scorecards_pages
 
     pages = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)  # OpenAPI is the API
-    for module in (auth_pages, reviews_pages, conversations_pages, scorecards_pages):
+    for module in (auth_pages, reviews_pages, conversations_pages, scorecards_pages, assignments_pages,
+                   coverage_pages):
         pages.include_router(module.router)
     api = APIRouter(prefix="/api/v1")
-    for module in (auth_api, conversations_api, reviews_api, scorecards_api):
+    for module in (auth_api, conversations_api, reviews_api, scorecards_api, assignments_api, coverage_api):
         api.include_router(module.router)
     app.include_router(pages)
     app.include_router(api)

@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     reviewers_review_any: bool = Field(default=True)
     max_upload_bytes: int = Field(default=200 * 1024 * 1024, gt=0)
     page_size: int = Field(default=50, gt=0, le=500)
+    # Run scheduled sampling rules from the app process (SAMPLING_SCHEDULER=false to leave it to cron
+    # with `qa sample scheduled`).
+    sampling_scheduler: bool = Field(default=True)
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> Settings:

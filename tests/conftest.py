@@ -127,7 +127,7 @@ def session(engine: Engine) -> Iterator[Session]:
 def settings(db_url: str) -> Settings:
     """Settings for a test app."""
     return Settings(database_url=db_url, secret_key="test-secret-key-" + "x" * 32, caliper_env="test",
-                    login_max_failures=5)
+                    login_max_failures=5, sampling_scheduler=False)
 
 
 @pytest.fixture

@@ -131,11 +131,13 @@ class DemoSummary:
     reviews_submitted: int = 0
     reviews_draft: int = 0
     reviews_acknowledged: int = 0
+    sampling_rule_added: bool = False
 
     @property
     def already_loaded(self) -> bool:
         """True when this run found everything in place and added nothing."""
-        added = self.conversations_added or self.users_added or self.scorecard_added or self.reviews_added
+        added = (self.conversations_added or self.users_added or self.scorecard_added or self.reviews_added
+                 or self.sampling_rule_added)
         return not added
 
     def describe(self) -> str:
@@ -292,8 +294,34 @@ def load_demo(
         summary.reviews_added = _make_reviews(session, version, reviewers, agent_users, now=now,
                                               target=reviews, drafts=drafts)
     _backdate_setup(session, since=started, when=now - timedelta(weeks=RECENT_WEEKS, days=3))
+    summary.sampling_rule_added = _ensure_sampling_rule(session, staff["manager@caliper.demo"], version,
+                                                        reviewers, now=now)
     _count(session, version.scorecard_id, summary)
     return summary
+
+
+DEMO_RULE_NAME = "Weekly sample: 2 per agent"
+
+
+def _ensure_sampling_rule(session: Session, manager: User, version: ScorecardVersion,
+                          reviewers: Sequence[User], *, now: datetime) -> bool:
+    """A weekly rule as a QA lead would write it, run once for this week through the sampling service, so
+    the Sampling pages show a real run and the reviewers' queues start with its assignments."""
+    from qa.assignments import service as sampling_service
+    from qa.models import SamplingRule
+
+    if session.exec(select(SamplingRule.id).where(SamplingRule.name == DEMO_RULE_NAME)).first() is not None:
+        return False
+    rule = sampling_service.parse({
+        "name": DEMO_RULE_NAME, "description": "Two conversations per agent each week, closed in the last 14 "
+        "days and not reviewed yet, spread over the QA team.", "scorecard_id": version.scorecard_id,
+        "strategy": "random", "quota": {"per_agent": 2},
+        "filters": {"date_field": "closed", "last_days": 14, "not_reviewed": True, "handled_by": "human"},
+        "reviewers": [{"id": r.id} for r in reviewers], "period": "weekly", "due_days": 7, "seed": 2026,
+    })
+    row = sampling_service.create_rule(session, actor=manager, rule=rule)
+    sampling_service.run_stored_rule(session, actor=manager, rule_id=row.id, trigger="cli", now=now)
+    return True
 
 
 def _backdate_setup(session: Session, *, since: datetime, when: datetime) -> None:

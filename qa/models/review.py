@@ -83,12 +83,24 @@ class MessageComment(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class AssignmentStatus(StrEnum):
+    """An assignment's life: open until reviewed (done), skipped with a reason, replaced by another
+    conversation, or expired when its due date passed before the reviewer started it."""
+
+    open = "open"
+    done = "done"
+    skipped = "skipped"
+    replaced = "replaced"
+    expired = "expired"
+
+
 class Assignment(SQLModel, table=True):
     """A conversation handed to a reviewer to score with a scorecard, by a sampling run or by hand."""
 
     __table_args__ = (
-        UniqueConstraint("conversation_id", "reviewer_id", "scorecard_id"),
         Index("ix_assignment_reviewer_id_status_due_at", "reviewer_id", "status", "due_at"),
+        Index("ix_assignment_rule_id_period_key", "rule_id", "period_key"),
+        Index("ix_assignment_status_due_at", "status", "due_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -99,3 +111,11 @@ class Assignment(SQLModel, table=True):
     due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     review_id: int | None = Field(default=None, foreign_key="review.id")
+    run_id: int | None = Field(default=None, foreign_key="sampling_run.id", index=True)
+    rule_id: int | None = Field(default=None, foreign_key="sampling_rule.id")
+    period_key: str | None = Field(default=None, max_length=20)
+    reason: str = Field(default="", sa_column=Column(Text, nullable=False))
+    stratum: str | None = Field(default=None, max_length=200)
+    skip_reason: str | None = Field(default=None, sa_column=Column(Text))
+    replaced_by_id: int | None = Field(default=None, foreign_key="assignment.id")
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

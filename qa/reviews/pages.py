@@ -14,6 +14,7 @@ from fastapi import APIRouter, Form, Request
 from sqlmodel import Session
 from starlette.responses import RedirectResponse, Response
 
+from qa.assignments.pages import assignments_panel
 from qa.auth.deps import CurrentUser, ReviewerUser, SessionDep, SettingsDep, db_route
 from qa.errors import InvalidInput, NotFound
 from qa.models import User
@@ -132,6 +133,7 @@ def queue(request: Request, user: ReviewerUser, session: SessionDep, settings: S
     if is_htmx(request) and hx_target(request) in ("queue-rows", "queue-more"):
         return render(request, "reviews/_queue_rows.html", ctx, status_code=status)
     ctx["choices"] = review_service.filter_choices(session, actor=user)
+    ctx["panel"] = assignments_panel(request, session, user)  # "Your assignments", above the table
     return render(request, "reviews/queue.html", ctx, status_code=status)
 
 

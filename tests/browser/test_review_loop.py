@@ -13,9 +13,9 @@ from qa.conversations import ingest
 from qa.scorecard_admin import service as scorecard_service
 from scorecards import validate_definition
 from tests.browser.conftest import LiveServer, Seed
+from tests.browser.helpers import PASSWORD, log_in
 from tests.factories import EXAMPLE_SCORECARD
 
-PASSWORD = "browser-pass-123"
 CONVERSATION = {
     "external_id": "T-1001", "source": "helpdesk", "channel": "chat", "subject": "Charged twice for my order",
     "agent": {"external_id": "a-7", "name": "Dana Ruiz", "email": "dana@example.com"}, "team": "Billing",
@@ -49,13 +49,6 @@ def seed() -> Seed:
         return {}
 
     return load
-
-
-def log_in(page: Page, email: str) -> None:
-    page.goto("/login")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
 
 
 def choose(page: Page, criterion: str, label: str) -> None:

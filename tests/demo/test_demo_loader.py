@@ -213,6 +213,18 @@ class TestReviews:
             assert comment.created_at < (review.submitted_at or utcnow())
 
 
+class TestSampling:
+    def test_a_weekly_rule_has_run_for_this_week(self, session: Session, demo: Demo) -> None:
+        from qa.models import SamplingRule, SamplingRun
+
+        rule = session.exec(select(SamplingRule).where(SamplingRule.name == loader.DEMO_RULE_NAME)).one()
+        run = session.exec(select(SamplingRun).where(SamplingRun.rule_id == rule.id)).one()
+        assert demo.sampling_rule_added and rule.period == "weekly" and run.schedule_key == run.period_key
+        assert run.status == "done" and run.assigned > 0
+        made = session.exec(select(Assignment).where(Assignment.run_id == run.id)).all()
+        assert len(made) == run.assigned and all(a.reason == "random pick" and a.due_at for a in made)
+
+
 class TestIdempotence:
     def test_second_run_adds_nothing(self, session: Session, demo: Demo) -> None:
         models = (User, Conversation, Review, Scorecard, Assignment, AuditLog)

@@ -1,0 +1,1 @@
+"""Sampling rules and runs turned into reviewers' assignments (the engine itself lives in `sampling/`)."""
