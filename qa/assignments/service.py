@@ -48,6 +48,7 @@ from qa.models import (
     User,
     utcnow,
 )
+from qa.reviews import service as review_service
 from sampling.allocate import Reviewer, allocate
 from sampling.keys import random_keys, seed_for
 from sampling.rules import Filters, Rule, RuleError, parse_rule, rule_to_dict
@@ -652,11 +653,14 @@ def _assignment_rows(session: Session, where: Sequence[Any], limit: int) -> list
              .where(*where)
              .order_by(col(Assignment.due_at).is_(None), col(Assignment.due_at), col(Assignment.id))
              .limit(limit))
+    found = session.exec(query).all()
+    openings = review_service.snippets(session, [r[1] for r in found if not (r[2] or "").strip()])
     return [AssignmentRow(id=r[0], conversation_id=r[1],
-                          subject=(r[2] or "").strip() or f"Conversation {r[1]}", agent_name=r[3],
+                          subject=(r[2] or "").strip() or openings.get(r[1]) or f"Conversation {r[1]}",
+                          agent_name=r[3],
                           reviewer_id=r[4], reviewer_name=r[5], status=str(r[6]), due_at=r[7], reason=r[8],
                           rule_id=r[9], rule_name=r[10], review_id=r[11], skip_reason=r[12])
-            for r in session.exec(query)]
+            for r in found]
 
 
 def my_open_assignments(session: Session, *, actor: User, limit: int = 50) -> tuple[list[AssignmentRow], int]:

@@ -514,10 +514,10 @@ def _queue_select() -> Select[*tuple[Any, ...]]:
 
 
 def _queue_rows(session: Session, found: Sequence[Any]) -> list[QueueRow]:
-    snippets = _snippets(session, [row[0] for row in found if not (row[2] or "").strip()])
+    openings = snippets(session, [row[0] for row in found if not (row[2] or "").strip()])
     return [
         QueueRow(
-            conversation_id=cid, subject=(subject or "").strip() or snippets.get(cid, ""),
+            conversation_id=cid, subject=(subject or "").strip() or openings.get(cid, ""),
             channel=str(channel),
             agent_name=agent_name, team_name=team_name, created_at=created_at, message_count=messages,
             csat=csat, my_status=str(status) if review_id else "none", my_review_id=review_id,
@@ -529,7 +529,7 @@ def _queue_rows(session: Session, found: Sequence[Any]) -> list[QueueRow]:
     ]
 
 
-def _snippets(session: Session, ids: list[int]) -> dict[int, str]:
+def snippets(session: Session, ids: list[int]) -> dict[int, str]:
     """The start of each conversation's first customer message (for conversations without a subject)."""
     if not ids:
         return {}
@@ -1067,9 +1067,9 @@ def list_reviews(
         query = query.where(col(Review.id) < _id_cursor(cursor))
     found = list(session.exec(query.order_by(col(Review.id).desc()).limit(limit + 1)))
     more = len(found) > limit
-    snippets = _snippets(session, [r[1] for r in found[:limit] if not (r[2] or "").strip()])
+    openings = snippets(session, [r[1] for r in found[:limit] if not (r[2] or "").strip()])
     rows = [ReviewRow(review_id=r[0], conversation_id=r[1],
-                      subject=(r[2] or "").strip() or snippets.get(r[1], f"Conversation {r[1]}"),
+                      subject=(r[2] or "").strip() or openings.get(r[1], f"Conversation {r[1]}"),
                       agent_name=r[3], reviewer_name=r[4], scorecard_name=r[5], version=r[6], score=r[7],
                       passed=r[8], failed_critical=r[9], status=str(r[10]), kind=str(r[11]),
                       date=r[12] or r[13], acknowledged_at=r[14]) for r in found[:limit]]
@@ -1099,9 +1099,9 @@ def my_feedback(session: Session, *, actor: User, cursor: str | None = None, lim
     more = len(found) > limit
     found = found[:limit]
     notes = _criteria_notes(session, [r[0] for r in found])
-    snippets = _snippets(session, [r[3] for r in found if not (r[2] or "").strip()])
+    openings = snippets(session, [r[3] for r in found if not (r[2] or "").strip()])
     rows = [FeedbackRow(review_id=r[0], submitted_at=r[1],
-                        subject=(r[2] or "").strip() or snippets.get(r[3], f"Conversation {r[3]}"),
+                        subject=(r[2] or "").strip() or openings.get(r[3], f"Conversation {r[3]}"),
                         channel=str(r[4]), score=r[5], passed=r[6], failed_critical=r[7], reviewer_name=r[8],
                         scorecard_name=r[9], acknowledged_at=r[10], **notes.get(r[0], _NO_NOTES))
             for r in found]
