@@ -54,6 +54,7 @@ MAX_DAYS = 3_660
 MAX_DUE_DAYS = 365
 MAX_NAME = 200
 MAX_SEED = 2**63 - 1
+MAX_ID = 2**31 - 1  # database ids are 32-bit integers
 
 _RANGES = {  # filter name -> what it bounds (min_/max_ prefixes)
     "messages": "message count", "agent_messages": "agent replies", "customer_messages": "customer messages",
@@ -195,7 +196,7 @@ class _Reader:
         return list(value)
 
     def ids(self, value: Any, path: str) -> tuple[int, ...]:
-        found = [self.integer(v, f"{path}[{i}]", low=1, high=MAX_SEED) for i, v in
+        found = [self.integer(v, f"{path}[{i}]", low=1, high=MAX_ID) for i, v in
                  enumerate(self.listing(value, path))]
         return tuple(dict.fromkeys(v for v in found if v is not None))
 
@@ -317,12 +318,12 @@ def _read_reviewers(r: _Reader, data: Any) -> tuple[ReviewerSpec, ...]:
         path = f"reviewers[{i}]"
         if isinstance(item, Mapping):
             r.unknown(item, ("id", "capacity"), path)
-            ident = r.integer(item.get("id"), f"{path}.id", low=1, high=MAX_SEED)
+            ident = r.integer(item.get("id"), f"{path}.id", low=1, high=MAX_ID)
             capacity = None
             if item.get("capacity") is not None:
                 capacity = r.integer(item["capacity"], f"{path}.capacity", low=1, high=MAX_QUOTA)
         else:
-            ident, capacity = r.integer(item, path, low=1, high=MAX_SEED), None
+            ident, capacity = r.integer(item, path, low=1, high=MAX_ID), None
         if ident is not None:
             if ident in out:
                 r.fail(path, "is listed twice")
@@ -338,7 +339,7 @@ def parse_rule(data: Any) -> Rule:
     r.unknown(data, _RULE_FIELDS, "")
     name = r.text(data.get("name"), "name", required=True)
     description = r.text(data.get("description") or "", "description", max_length=2000)
-    scorecard_id = r.integer(data.get("scorecard_id"), "scorecard_id", low=1, high=MAX_SEED)
+    scorecard_id = r.integer(data.get("scorecard_id"), "scorecard_id", low=1, high=MAX_ID)
     filters = _read_filters(r, data.get("filters"), "filters")
     backup = None if data.get("backup_filters") is None else _read_filters(r, data["backup_filters"],
                                                                           "backup_filters")

@@ -95,7 +95,7 @@ class RunOut(BaseModel):
 class RunRequest(BaseModel):
     """Run a stored rule (`rule_id`) or an inline rule (`rule`, the native definition)."""
 
-    rule_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
+    rule_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
     rule: dict[str, Any] | None = None
 
 
@@ -114,7 +114,7 @@ class ReplaceRequest(BaseModel):
 class ReassignRequest(BaseModel):
     """The reviewer who takes the assignment over."""
 
-    reviewer_id: int = Field(ge=1, le=2**63 - 1)
+    reviewer_id: int = Field(ge=1, le=2**31 - 1)
 
 
 def _rule_out(row: SamplingRule) -> RuleOut:
@@ -179,14 +179,14 @@ def create_run(session: SessionDep, user: RuleWriter, body: RunRequest) -> RunOu
     else:
         run = service.run_rule(session, actor=user, rule=_parse(body.rule, ("rule",)), trigger="api")
     session.flush()
-    return _run_out(run, service.assignments_of_run(session, run.id or 0))
+    return _run_out(run, service.assignments_of_run(session, run.id or 0, actor=user))
 
 
 @router.get("/sampling/runs/{run_id}", response_model=RunOut)
 def get_run(run_id: int, session: SessionDep, user: RuleWriter) -> RunOut:
     """A run with its assignments."""
     run = service.get_run(session, actor=user, run_id=run_id)
-    return _run_out(run, service.assignments_of_run(session, run.id or 0))
+    return _run_out(run, service.assignments_of_run(session, run.id or 0, actor=user))
 
 
 @router.get("/assignments", response_model=list[AssignmentOut])

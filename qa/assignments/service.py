@@ -19,7 +19,6 @@ Decisions:
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -34,7 +33,7 @@ from sqlmodel import Session, col, func, select
 from qa.assignments import candidates as cand
 from qa.audit import service as audit
 from qa.auth import scope
-from qa.errors import Conflict, Forbidden, InvalidInput, NotFound
+from qa.errors import CaliperError, Conflict, Forbidden, InvalidInput, NotFound
 from qa.models import (
     Agent,
     Assignment,
@@ -71,7 +70,7 @@ def _as_id(value: Any) -> int:
         number = int(value)
     except (TypeError, ValueError):
         raise NotFound("Not found.") from None
-    if not 0 < number < 2**63:
+    if not 0 < number <= scope.MAX_ID:  # 32-bit ids on PostgreSQL
         raise NotFound("Not found.")
     return number
 
@@ -90,6 +89,13 @@ def period_start(period: str, at: datetime) -> datetime:
     if period == "weekly":
         return midnight - timedelta(days=midnight.weekday())
     return at
+
+
+def due_date(run_at: datetime, due_days: int) -> datetime:
+    """Due at the end of the UTC day `due_days` after the run (0: the end of the run's day). Counted from
+    the run, not the period's start, so a run late in its period never makes assignments already overdue."""
+    day = (run_at.astimezone(UTC) + timedelta(days=due_days)).date()
+    return datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
 
 
 def period_key(period: str, at: datetime) -> str:
@@ -121,8 +127,11 @@ def parse(data: Any) -> Rule:
         raise InvalidInput(str(error), field=error.field) from None
 
 
-def check_references(session: Session, actor: User, rule: Rule) -> None:
-    """The scorecard, teams, agents and reviewers a rule names exist and are the actor's to use."""
+def check_references(session: Session, actor: User, rule: Rule, *, running: bool = False) -> None:
+    """The scorecard, teams, agents and reviewers a rule names exist and are the actor's to use.
+
+    When a stored rule runs (`running`), reviewers who left or changed role since are skipped rather than
+    fatal (the run reports who reviewed); only a pool with nobody left stops it."""
     scorecard = session.get(Scorecard, rule.scorecard_id)
     if scorecard is None or scorecard.archived:
         raise InvalidInput(f"No scorecard with id {rule.scorecard_id}.", field="scorecard_id")
@@ -144,6 +153,11 @@ def check_references(session: Session, actor: User, rule: Rule) -> None:
                     raise InvalidInput(f"No agent with id {agent}.", field=f"{path}.agents[{i}]")
     ids = [r.id for r in rule.reviewers]
     users = {u.id: u for u in session.exec(select(User).where(col(User.id).in_(ids)))}
+    if running:
+        if not any(u.is_active and u.role in REVIEWER_ROLES for u in users.values()):
+            raise InvalidInput("Nobody in this rule's reviewer pool can review any more; edit the rule.",
+                               field="reviewers")
+        return
     for i, spec in enumerate(rule.reviewers):
         user = users.get(spec.id)
         if user is None or not user.is_active:
@@ -171,7 +185,9 @@ def update_rule(session: Session, *, actor: User, rule_id: Any, rule: Rule) -> S
     check_references(session, actor, rule)
     before = row.definition
     row.definition, row.name, row.period = rule_to_dict(rule), rule.name, rule.period
-    row.scorecard_id, row.updated_at = rule.scorecard_id, utcnow()
+    # whoever saves a rule owns it from then on: scheduled runs act with their permissions, never with
+    # those of an earlier author who may see more teams
+    row.scorecard_id, row.updated_at, row.created_by_id = rule.scorecard_id, utcnow(), actor.id
     session.add(row)
     audit.record(session, actor=actor, action="sampling_rule.update", entity="sampling_rule",
                  entity_id=row.id, before=before, after=row.definition)
@@ -195,8 +211,17 @@ def _rule_visible(session: Session, actor: User, row: SamplingRule) -> bool:
     if actor.role is Role.admin or row.created_by_id == actor.id:
         return True
     mine = scope.team_ids(session, actor)
-    teams = row.definition.get("filters", {}).get("teams") or []
-    return not mine or (bool(teams) and set(teams) <= set(mine))
+    if not mine:
+        return True
+    definition = row.definition
+    for key in ("filters", "backup_filters"):  # both filter sets must stay inside the manager's teams
+        filters = definition.get(key)
+        if filters is None and key == "backup_filters":
+            continue
+        teams = (filters or {}).get("teams") or []
+        if not teams or not set(teams) <= set(mine):
+            return False
+    return True
 
 
 def get_rule(session: Session, *, actor: User, rule_id: Any) -> SamplingRule:
@@ -347,7 +372,7 @@ def _wants(quota: Quota, groups: np.ndarray, wanted: Mapping[int, int] | None) -
         return {int(g): int(quota.value) for g in np.unique(groups)}
     if quota.kind == "total":
         return {0: int(quota.value)}
-    return {0: max(1, math.ceil(quota.value / 100 * len(groups)))}
+    return {0: quota.wants(len(groups))}  # exact (Fraction) percentage; 0 of an empty pool
 
 
 def _strata_counts(values: np.ndarray, codes: np.ndarray, picked: np.ndarray) -> dict[str, Any]:
@@ -399,11 +424,11 @@ def run_rule(
 ) -> SamplingRun:
     """Draw, allocate and write one run of `rule`; the stored run says what happened and why."""
     _require_rule_role(actor)
-    check_references(session, actor, rule)
+    check_references(session, actor, rule, running=rule_id is not None)
     now = now or utcnow()
     key = period_key(rule.period, now)
     anchor = period_start(rule.period, now) if rule.period != "once" else now
-    due_at = anchor + timedelta(days=rule.due_days)
+    due_at = due_date(now, rule.due_days)
     seed = seed_for(rule.seed, rule_id or 0, key)
     run = SamplingRun(rule_id=rule_id, schedule_key=schedule_key, period_key=key, trigger=trigger,
                       run_by_id=actor.id, started_at=now,
@@ -589,7 +614,8 @@ def run_scheduled(session: Session, *, rule_id: int, now: datetime) -> SamplingR
         run = SamplingRun(rule_id=row.id, schedule_key=key, period_key=key, trigger="schedule",
                           status="failed", started_at=now, finished_at=now,
                           parameters={"rule": row.definition},
-                          message="The rule's author can no longer run rules; edit the rule to take it over.")
+                          message="The rule's author can no longer run rules; "
+                                  "a manager who saves the rule takes it over.")
         session.add(run)
         session.flush()
         return run
@@ -599,6 +625,14 @@ def run_scheduled(session: Session, *, rule_id: int, now: datetime) -> SamplingR
                             now=now, schedule_key=key)
     except IntegrityError:
         return None  # another process claimed this period first
+    except CaliperError as error:  # recorded on the rule's page, and the period is not retried every minute
+        run = SamplingRun(rule_id=row.id, schedule_key=key, period_key=key, trigger="schedule",
+                          run_by_id=author.id, status="failed", started_at=now, finished_at=now,
+                          parameters={"rule": row.definition},
+                          message=f"The scheduled run failed: {error.message}")
+        session.add(run)
+        session.flush()
+        return run
 
 
 def expire_overdue(session: Session, now: datetime) -> int:
@@ -673,7 +707,8 @@ def my_open_assignments(session: Session, *, actor: User, limit: int = 50) -> tu
 def run_assignments(session: Session, *, actor: User, run_id: Any, limit: int = 500) -> list[AssignmentRow]:
     """The assignments a run made (and what became of them)."""
     run = get_run(session, actor=actor, run_id=run_id)
-    return _assignment_rows(session, [col(Assignment.run_id) == run.id], limit)
+    visible = scope.conversation_filter(session, actor)
+    return _assignment_rows(session, [col(Assignment.run_id) == run.id, visible], limit)
 
 
 def _visible_assignment(session: Session, actor: User, assignment_id: Any) -> Assignment:
@@ -792,6 +827,11 @@ def reassign(session: Session, *, actor: User, assignment_id: Any, reviewer_id: 
     if conversation is not None and target.agent_id is not None and target.agent_id == conversation.agent_id:
         raise InvalidInput(f"{target.name} handled this conversation and can't review it.",
                            field="reviewer_id")
+    try:  # a reviewer linked to teams only opens those teams' conversations
+        scope.get_conversation(session, target, assignment.conversation_id)
+    except NotFound:
+        raise InvalidInput(f"{target.name} reviews other teams and couldn't open this conversation.",
+                           field="reviewer_id") from None
     if target.id == assignment.reviewer_id:
         return assignment
     before = _snapshot(assignment)
@@ -808,9 +848,12 @@ def reviewer_choices(session: Session) -> list[User]:
     return list(session.exec(query.order_by(col(User.name))))
 
 
-def assignments_of_run(session: Session, run_id: int) -> list[Assignment]:
-    """Every assignment a run made, in order (the caller has checked it may read the run)."""
-    query = select(Assignment).where(Assignment.run_id == run_id).order_by(col(Assignment.id))
+def assignments_of_run(session: Session, run_id: int, *, actor: User) -> list[Assignment]:
+    """The assignments a run made of conversations the actor may see, in order (the caller has checked it
+    may read the run)."""
+    query = (select(Assignment).join(Conversation, col(Conversation.id) == col(Assignment.conversation_id))
+             .where(Assignment.run_id == run_id, scope.conversation_filter(session, actor))
+             .order_by(col(Assignment.id)))
     return list(session.exec(query))
 
 

@@ -11,6 +11,8 @@ from sqlmodel.sql.expression import SelectOfScalar
 from qa.errors import NotFound
 from qa.models import Conversation, Review, ReviewKind, ReviewStatus, Role, User, UserTeam
 
+MAX_ID = 2**31 - 1
+
 
 def team_ids(session: Session, user: User) -> list[int]:
     """The teams linked to a manager or reviewer; empty means the whole organisation."""
@@ -90,6 +92,6 @@ def _as_id(value: Any) -> int:
         number = int(value)
     except (TypeError, ValueError):
         raise NotFound(f"No object with id {value!r}.") from None
-    if not 0 < number < 2**63:
+    if not 0 < number <= MAX_ID:  # ids are 32-bit on PostgreSQL: a larger one is simply not there
         raise NotFound(f"No object with id {value!r}.")
     return number

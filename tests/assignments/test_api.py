@@ -127,3 +127,17 @@ def test_reviewer_assignment_actions(api: TestClient, session: Session, org: Org
     assert (
         api.post("/api/v1/assignments/nope/skip", json={"reason": "x"}, headers=reviewer).status_code == 422
     )
+
+
+def test_ids_beyond_32_bits_are_not_found(api: TestClient, session: Session, org: Org) -> None:
+    headers = bearer(session, org.manager)
+    huge = 2**40
+    assert api.get(f"/api/v1/sampling/rules/{huge}", headers=headers).status_code == 404
+    assert api.get(f"/api/v1/sampling/runs/{huge}", headers=headers).status_code == 404
+    assert (
+        api.post(f"/api/v1/assignments/{huge}/skip", json={"reason": "x"}, headers=headers).status_code == 404
+    )
+    assert api.post("/api/v1/sampling/runs", json={"rule_id": huge}, headers=headers).status_code == 422
+    bad = api.post("/api/v1/sampling/runs", json={"rule": org.rule(scorecard_id=huge)}, headers=headers)
+    assert bad.status_code == 422
+    assert api.get(f"/api/v1/conversations/{huge}", headers=headers).status_code == 404

@@ -4,7 +4,7 @@ determinism, periods, backup filters, and the assignment actions (skip, replace,
 from __future__ import annotations
 
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -46,7 +46,8 @@ def test_per_agent_quota_balanced_and_never_self_review(session: Session, org: O
         by_id[a.conversation_id].agent_id != org.agents[0].id for a in rows if a.reviewer_id == org.peer.id
     )
     assert all(
-        a.status == "open" and a.period_key == "once" and a.due_at == NOW + timedelta(days=7) for a in rows
+        a.status == "open" and a.period_key == "once" and a.due_at == datetime(2026, 12, 3, tzinfo=UTC)
+        for a in rows
     )
     assert all(a.reason == "random pick" and a.scorecard_id == org.version.scorecard_id for a in rows)
     # the idle agent has nothing to sample: the run says so
@@ -425,3 +426,73 @@ def test_rules_are_visible_to_their_teams_managers_only(session: Session, org: O
             rule_id=row.id,
             rule=service.parse(org.rule(filters={"teams": [org.other_team.id]})),
         )
+
+
+def test_a_run_late_in_its_period_is_not_born_overdue(session: Session, org: Org) -> None:
+    row = service.create_rule(
+        session, actor=org.manager, rule=service.parse(org.rule(period="weekly", due_days=1))
+    )
+    result = service.run_scheduled(session, rule_id=row.id, now=NOW)  # type: ignore[arg-type]
+    assert result is not None
+    rows = made(session, result)
+    assert rows and all(a.due_at == datetime(2026, 11, 27, tzinfo=UTC) for a in rows)  # end of Thursday
+    assert service.expire_overdue(session, NOW) == 0
+    assert service.due_date(NOW, 0) == datetime(2026, 11, 26, tzinfo=UTC)  # 0 days: the end of the run's day
+
+
+def test_a_reviewer_who_left_is_skipped_and_a_failing_schedule_is_recorded(
+    session: Session, org: Org
+) -> None:
+    row = service.create_rule(session, actor=org.manager, rule=service.parse(org.rule(period="daily")))
+    org.reviewers[0].is_active = False
+    session.flush()
+    result = service.run_stored_rule(session, actor=org.manager, rule_id=row.id, now=NOW)
+    assert result.assigned == 11
+    assert {a.reviewer_id for a in made(session, result)} == {org.reviewers[1].id, org.peer.id}
+    for reviewer in org.reviewers:
+        reviewer.is_active = False
+    session.flush()
+    later = NOW + timedelta(days=1)
+    failed = service.run_scheduled(session, rule_id=row.id, now=later)  # type: ignore[arg-type]
+    assert failed is not None and failed.status == "failed" and "reviewer pool" in failed.message
+    assert (row.id, "2026-11-26") not in service.due_rules(session, later)  # not retried every minute
+
+
+def test_percent_quota_is_exact_and_never_falsely_short(session: Session, org: Org) -> None:
+    for _ in range(4):  # 25 conversations: 28 % of 25 is exactly 7 (in floating point 7.000000000000001)
+        make_conversation(session, agent=org.agents[3], team=org.team)
+    result = run(session, org, quota={"percent": 28}, backup_filters={"teams": [org.team.id]})
+    assert result.matched == 25 and result.picked == 7
+    assert result.shortfall == 0 and result.from_backup == 0
+
+
+def test_backup_filters_and_editing_keep_team_managers_in_their_teams(session: Session, org: Org) -> None:
+    wide = service.create_rule(session, actor=org.admin, rule=service.parse(org.rule(backup_filters={})))
+    with pytest.raises(NotFound):  # its backup filter reaches every team
+        service.get_rule(session, actor=org.manager, rule_id=wide.id)
+    own = service.create_rule(session, actor=org.admin, rule=service.parse(org.rule()))
+    assert service.get_rule(session, actor=org.manager, rule_id=own.id).id == own.id
+    edited = service.update_rule(
+        session, actor=org.manager, rule_id=own.id, rule=service.parse(org.rule(name="Mine now"))
+    )
+    assert edited.created_by_id == org.manager.id  # scheduled runs now act with the editor's permissions
+    result = run(
+        session,
+        org,
+        actor=org.admin,
+        quota={"total": 100},
+        filters={"teams": [org.team.id]},
+        backup_filters={},
+    )
+    assert {
+        a.conversation_id for a in service.assignments_of_run(session, result.id or 0, actor=org.manager)
+    } <= {c.id for c in session.exec(select(Conversation).where(Conversation.team_id == org.team.id))}
+
+
+def test_reassign_refuses_a_reviewer_of_other_teams(session: Session, org: Org) -> None:
+    from tests.factories import make_user
+
+    assignment = _open_for(session, org, org.reviewers[0])
+    elsewhere = make_user(session, role="reviewer", teams=[org.other_team])
+    with pytest.raises(InvalidInput):
+        service.reassign(session, actor=org.manager, assignment_id=assignment.id, reviewer_id=elsewhere.id)
