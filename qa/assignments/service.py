@@ -546,6 +546,12 @@ def _summary(run: SamplingRun, rule: Rule) -> str:
     return "; ".join(parts) + "."
 
 
+def _claimed(session: Session, rule_id: int | None, key: str) -> bool:
+    """Whether the period `key` of the rule already has its scheduled run."""
+    return session.exec(select(SamplingRun.id).where(SamplingRun.rule_id == rule_id,
+                                                     SamplingRun.schedule_key == key)).first() is not None
+
+
 def run_stored_rule(session: Session, *, actor: User, rule_id: Any, trigger: Trigger = "page",
                     now: datetime | None = None) -> SamplingRun:
     """Run a stored rule now. The first run of a scheduled rule's period counts as that period's run."""
@@ -555,11 +561,15 @@ def run_stored_rule(session: Session, *, actor: User, rule_id: Any, trigger: Tri
     schedule = None
     if rule.period != "once":
         key = period_key(rule.period, now)
-        claimed = session.exec(select(SamplingRun.id).where(SamplingRun.rule_id == row.id,
-                                                            SamplingRun.schedule_key == key)).first()
-        schedule = None if claimed else key
-    return run_rule(session, actor=actor, rule=rule, rule_id=row.id, trigger=trigger, now=now,
-                    schedule_key=schedule)
+        schedule = None if _claimed(session, row.id, key) else key
+    if schedule is not None:
+        try:  # the scheduler of another process may claim the period at the same moment
+            with session.begin_nested():
+                return run_rule(session, actor=actor, rule=rule, rule_id=row.id, trigger=trigger, now=now,
+                                schedule_key=schedule)
+        except IntegrityError:
+            pass  # it did: this run is an extra run of the period
+    return run_rule(session, actor=actor, rule=rule, rule_id=row.id, trigger=trigger, now=now)
 
 
 def get_run(session: Session, *, actor: User, run_id: Any) -> SamplingRun:

@@ -496,3 +496,19 @@ def test_reassign_refuses_a_reviewer_of_other_teams(session: Session, org: Org) 
     elsewhere = make_user(session, role="reviewer", teams=[org.other_team])
     with pytest.raises(InvalidInput):
         service.reassign(session, actor=org.manager, assignment_id=assignment.id, reviewer_id=elsewhere.id)
+
+
+def test_run_now_racing_the_scheduler_becomes_an_extra_run(
+    session: Session, org: Org, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    row = service.create_rule(session, actor=org.manager, rule=service.parse(org.rule(period="weekly")))
+    # another process's scheduler claims the period after this run checked that it was free
+    session.add(
+        SamplingRun(
+            rule_id=row.id, schedule_key="2026-W48", period_key="2026-W48", trigger="schedule", status="done"
+        )
+    )
+    session.flush()
+    monkeypatch.setattr(service, "_claimed", lambda *args: False)
+    result = service.run_stored_rule(session, actor=org.manager, rule_id=row.id, now=NOW)
+    assert result.schedule_key is None and result.status == "done" and result.assigned == 11
