@@ -65,16 +65,6 @@ MAX_REASON = 500
 NO_AGENT = -1
 
 
-def _as_id(value: Any) -> int:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise NotFound("Not found.") from None
-    if not 0 < number <= scope.MAX_ID:  # 32-bit ids on PostgreSQL
-        raise NotFound("Not found.")
-    return number
-
-
 # ---------------------------------------------------------------------------------------------
 # Periods
 # ---------------------------------------------------------------------------------------------
@@ -207,10 +197,10 @@ def set_active(session: Session, *, actor: User, rule_id: Any, active: bool) -> 
     return row
 
 
-def _rule_visible(session: Session, actor: User, row: SamplingRule) -> bool:
+def _rule_visible(actor: User, mine: Sequence[int], row: SamplingRule) -> bool:
+    """Whether the actor (with teams `mine`, none meaning all) may manage the rule."""
     if actor.role is Role.admin or row.created_by_id == actor.id:
         return True
-    mine = scope.team_ids(session, actor)
     if not mine:
         return True
     definition = row.definition
@@ -227,8 +217,8 @@ def _rule_visible(session: Session, actor: User, row: SamplingRule) -> bool:
 def get_rule(session: Session, *, actor: User, rule_id: Any) -> SamplingRule:
     """A rule the actor may manage (404 otherwise)."""
     _require_rule_role(actor)
-    row = session.get(SamplingRule, _as_id(rule_id))
-    if row is None or not _rule_visible(session, actor, row):
+    row = session.get(SamplingRule, scope.as_id(rule_id))
+    if row is None or not _rule_visible(actor, scope.team_ids(session, actor), row):
         raise NotFound("No such sampling rule.")
     return row
 
@@ -237,7 +227,8 @@ def list_rules(session: Session, *, actor: User) -> list[SamplingRule]:
     """The rules the actor may manage, newest first."""
     _require_rule_role(actor)
     rows = session.exec(select(SamplingRule).order_by(col(SamplingRule.id).desc())).all()
-    return [r for r in rows if _rule_visible(session, actor, r)]
+    mine = scope.team_ids(session, actor)
+    return [r for r in rows if _rule_visible(actor, mine, r)]
 
 
 def rule_of(row: SamplingRule) -> Rule:
@@ -315,7 +306,8 @@ def _draw(session: Session, rule: Rule, found: cand.Candidates, seed: int,
         return _Picked(found.ids[pos], found.agents[pos],
                        [f"weighted by {label} (weight {weights[p]:.2g})" for p in pos], [None] * len(pos)), {}
     if strategy == "stratified" and rule.stratify_by != "topic":
-        raw_labels = [_stratum_label(session, rule.stratify_by or "", v) for v in found.stratum_values]
+        teams = _team_names(session) if rule.stratify_by == "team" else {}
+        raw_labels = [_stratum_label(rule.stratify_by or "", v, teams) for v in found.stratum_values]
         values = np.array(sorted(set(raw_labels)), dtype=object)  # codes in label order
         recode = np.array([int(np.searchsorted(values, label)) for label in raw_labels], dtype=np.int64)
         codes = recode[found.extra["stratum"]] if len(recode) else np.zeros(0, np.int64)
@@ -357,9 +349,9 @@ def _draw(session: Session, rule: Rule, found: cand.Candidates, seed: int,
                    [str(labels[lit.topics[p]]) for p in pos]), strata_report
 
 
-def _stratum_label(session: Session, field: str, value: Any) -> str:
+def _stratum_label(field: str, value: Any, teams: Mapping[str, str]) -> str:
     if field == "team":
-        return _team_names(session).get(str(value), "no team") if value is not None else "no team"
+        return teams.get(str(value), "no team") if value is not None else "no team"
     if field == "csat":
         return f"CSAT {value}" if value is not None else "no rating"
     return str(value) if value not in (None, "") else f"no {field}"
@@ -575,7 +567,7 @@ def run_stored_rule(session: Session, *, actor: User, rule_id: Any, trigger: Tri
 def get_run(session: Session, *, actor: User, run_id: Any) -> SamplingRun:
     """A run the actor may read: its rule's managers, or whoever ran it."""
     _require_rule_role(actor)
-    run = session.get(SamplingRun, _as_id(run_id))
+    run = session.get(SamplingRun, scope.as_id(run_id))
     if run is None:
         raise NotFound("No such sampling run.")
     if actor.role is not Role.admin and run.run_by_id != actor.id:
@@ -600,17 +592,15 @@ def runs_of(session: Session, *, actor: User, rule_id: Any, limit: int = 20) -> 
 
 def due_rules(session: Session, now: datetime) -> list[tuple[int, str]]:
     """Active scheduled rules whose current period has no scheduled run yet: (rule id, period key)."""
-    rows = session.exec(select(SamplingRule).where(col(SamplingRule.active),
-                                                   col(SamplingRule.period).in_(("daily", "weekly")))).all()
-    out = []
-    for row in rows:
-        assert row.id is not None
-        key = period_key(row.period, now)
-        claimed = session.exec(select(SamplingRun.id).where(SamplingRun.rule_id == row.id,
-                                                            SamplingRun.schedule_key == key)).first()
-        if claimed is None:
-            out.append((row.id, key))
-    return out
+    rows = session.exec(select(SamplingRule.id, SamplingRule.period).where(
+        col(SamplingRule.active), col(SamplingRule.period).in_(("daily", "weekly")))).all()
+    current = [(int(rule_id or 0), period_key(period, now)) for rule_id, period in rows]
+    if not current:
+        return []
+    claimed = set(session.exec(select(SamplingRun.rule_id, SamplingRun.schedule_key).where(
+        col(SamplingRun.rule_id).in_([r for r, _ in current]),
+        col(SamplingRun.schedule_key).in_({key for _, key in current}))).all())
+    return [(rule_id, key) for rule_id, key in current if (rule_id, key) not in claimed]
 
 
 def run_scheduled(session: Session, *, rule_id: int, now: datetime) -> SamplingRun | None:
@@ -723,7 +713,7 @@ def run_assignments(session: Session, *, actor: User, run_id: Any, limit: int = 
 
 def _visible_assignment(session: Session, actor: User, assignment_id: Any) -> Assignment:
     """An assignment the actor holds, or (managers, admins) one of a conversation in their teams."""
-    assignment = session.get(Assignment, _as_id(assignment_id))
+    assignment = session.get(Assignment, scope.as_id(assignment_id))
     if assignment is None:
         raise NotFound("No such assignment.")
     if assignment.reviewer_id != actor.id:

@@ -67,7 +67,7 @@ def visible_reviews(session: Session, actor: User) -> SelectOfScalar[Review]:
 def get_conversation(session: Session, actor: User, conversation_id: Any) -> Conversation:
     """The conversation if `actor` may see it; NotFound for unknown and forbidden ids alike."""
     row = session.exec(
-        visible_conversations(session, actor).where(Conversation.id == _as_id(conversation_id))
+        visible_conversations(session, actor).where(Conversation.id == as_id(conversation_id))
     ).first()
     if row is None:
         raise NotFound(f"Conversation {conversation_id} not found.")
@@ -84,10 +84,10 @@ def get_review(session: Session, actor: User, review_id: Any) -> Review:
 
 def visible_review(session: Session, actor: User, review_id: Any) -> SelectOfScalar[Review]:
     """SELECT the review if `actor` may see it (add columns and joins to read more in one go)."""
-    return visible_reviews(session, actor).where(Review.id == _as_id(review_id))
+    return visible_reviews(session, actor).where(Review.id == as_id(review_id))
 
 
-def _as_id(value: Any) -> int:
+def as_id(value: Any) -> int:
     try:
         number = int(value)
     except (TypeError, ValueError):

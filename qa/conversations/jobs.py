@@ -35,6 +35,7 @@ from qa.conversations import ingest
 from qa.db import session_scope
 from qa.errors import CaliperError, Forbidden, NotFound
 from qa.models import ImportJob, JobStatus, Role, User, utcnow
+from qa.spreadsheet import spreadsheet_safe
 
 log = logging.getLogger(__name__)
 
@@ -206,10 +207,7 @@ def rejections_csv(job: ImportJob) -> str:
     writer.writerow(["record", "line", "reason"])
     for item in job.rejections:
         line = item.get("line")
-        reason = _inert(str(item.get("error") or ""))
+        reason = spreadsheet_safe(str(item.get("error") or ""))
         writer.writerow([item.get("index"), "" if line is None else line, reason])
     return out.getvalue()
 
-
-def _inert(cell: str) -> str:
-    return "'" + cell if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell

@@ -49,6 +49,7 @@ from sqlmodel import Session, col, select
 from qa.auth import scope
 from qa.errors import Forbidden, InvalidInput, NotFound
 from qa.models import Agent, Conversation, Review, ReviewKind, ReviewStatus, Role, Team, User, utcnow
+from qa.spreadsheet import spreadsheet_safe
 from sampling.confidence import DEFAULT_CONFIDENCE, DEFAULT_TARGET, margin_of_error, reviews_needed, sample_sd
 
 Period = Literal["week", "month", "all"]
@@ -493,11 +494,6 @@ def _csv_line(period: CoveragePeriod, row: CoverageRow) -> list[Any]:
 
 def _num(value: float | None, places: int = 2) -> str:
     return "" if value is None else f"{value:.{places}f}"
-
-
-def spreadsheet_safe(cell: str) -> str:
-    """The cell, prefixed with an apostrophe when a spreadsheet would read it as a formula."""
-    return "'" + cell if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell
 
 
 def csv_filename(query: CoverageQuery) -> str:
