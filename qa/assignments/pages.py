@@ -77,6 +77,7 @@ WEIGHT_LABELS = {"messages": "message count", "agent_messages": "agent replies",
                  "customer_messages": "customer messages", "handle_time": "handle time",
                  "first_response_time": "first-response time", "low_csat": "low CSAT", "reopens": "reopens"}
 PERIOD_LABELS = {"once": "Once", "daily": "Every day", "weekly": "Every week"}
+TRIGGER_LABELS = {"page": "Page", "api": "API", "cli": "Command line", "schedule": "Schedule"}
 HANDLED_LABELS = {"any": "Anyone", "human": "A human agent", "bot": "A bot only"}
 FIELD_LABELS = {
     "name": "Name", "description": "Description", "scorecard_id": "Scorecard", "strategy": "Strategy",
@@ -635,7 +636,7 @@ def rule_page(request: Request, rule_id: str, session: SessionDep, user: Manager
     runs = service.runs_of(session, actor=user, rule_id=row.id, limit=RUNS_SHOWN)
     ctx = {"row": row, "rule": rule, "sentence": describe_rule(rule, _names(session, user)), "runs": runs,
            "people": service.user_names(session, [r.run_by_id for r in runs]), "flash": _pop_flash(request),
-           "active_nav": "sampling",
+           "active_nav": "sampling", "triggers": TRIGGER_LABELS,
            "runs_shown": RUNS_SHOWN}
     return render(request, "sampling/rule.html", ctx)
 
@@ -697,7 +698,8 @@ def _run_context(session: Session, user: User, run: SamplingRun) -> dict[str, An
             "per_agent": (run.per_agent or [])[:AGENTS_SHOWN],
             "agents_hidden": max(0, len(run.per_agent or []) - AGENTS_SHOWN),
             "reviewers": _reviewer_options(session),
-            "people": service.user_names(session, [run.run_by_id]), "active_nav": "sampling"}
+            "people": service.user_names(session, [run.run_by_id]), "active_nav": "sampling",
+            "triggers": TRIGGER_LABELS}
 
 
 @router.get("/sampling/runs/{run_id}", name="sampling:run_detail")
