@@ -58,14 +58,18 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def _include_routers(app: FastAPI) -> None:
+    from qa import org_settings_pages
     from qa.assignments import api as assignments_api
     from qa.assignments import pages as assignments_pages
     from qa.auth import api as auth_api
     from qa.auth import pages as auth_pages
+    from qa.coaching import dispute_api, dispute_pages, session_api, session_pages
     from qa.conversations import api as conversations_api
     from qa.conversations import pages as conversations_pages
     from qa.coverage import api as coverage_api
     from qa.coverage import pages as coverage_pages
+    from qa.notifications import pages as notification_pages
+    from qa.reporting import dashboard_api, dashboard_pages, report_api, report_pages
     from qa.reviews import api as reviews_api
     from qa.reviews import pages as reviews_pages
     from qa.scorecard_admin import api as scorecards_api
@@ -73,10 +77,12 @@ def _include_routers(app: FastAPI) -> None:
 
     pages = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)  # OpenAPI is the API
     for module in (auth_pages, reviews_pages, conversations_pages, scorecards_pages, assignments_pages,
-                   coverage_pages):
+                   coverage_pages, report_pages, dashboard_pages, dispute_pages, session_pages,
+                   notification_pages, org_settings_pages):
         pages.include_router(module.router)
     api = APIRouter(prefix="/api/v1")
-    for module in (auth_api, conversations_api, reviews_api, scorecards_api, assignments_api, coverage_api):
+    for module in (auth_api, conversations_api, reviews_api, scorecards_api, assignments_api, coverage_api,
+                   report_api, dashboard_api, dispute_api, session_api):
         api.include_router(module.router)
     app.include_router(pages)
     app.include_router(api)

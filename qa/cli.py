@@ -123,6 +123,10 @@ def _parser() -> argparse.ArgumentParser:
                                    help="run the scheduled rules whose period has not run yet and expire "
                                         "overdue assignments (what the app does every minute; for cron)")
     sample_due.set_defaults(handler=cmd_sample_scheduled)
+    reports = sub.add_parser("reports", help="report summaries").add_subparsers(metavar="ACTION")
+    rebuild = reports.add_parser("rebuild", help="recompute the report summaries from the ratings (after "
+                                                 "writing reviews or ratings with SQL outside the app)")
+    rebuild.set_defaults(handler=cmd_reports_rebuild)
     return parser
 
 
@@ -352,6 +356,19 @@ def cmd_sample_scheduled(args: argparse.Namespace, settings: Settings) -> int:
     print(f"{len(result.runs)} scheduled runs, {len(result.failed)} failed, "
           f"{result.expired} assignments expired")
     return 1 if result.failed else 0
+
+
+def cmd_reports_rebuild(args: argparse.Namespace, settings: Settings) -> int:
+    """qa reports rebuild: fill Review's copied columns where missing and recompute criterion_day."""
+    from qa.reporting import rollup
+
+    engine = make_engine(settings.database_url)
+    with engine.begin() as connection:
+        rollup.fill_review_columns(connection)
+        rows = rollup.rebuild(connection)
+    engine.dispose()
+    print(f"report summaries rebuilt: {rows} rows")
+    return 0
 
 
 if __name__ == "__main__":

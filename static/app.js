@@ -182,3 +182,9 @@
     if (target && (target.id === "queue-rows" || target.id === "review-rows")) rowIndex = -1;
   });
 })();
+
+/* --- agent report: a "Print" button (data-print) opens the browser's print dialog (print CSS in app.css) --- */
+document.addEventListener("click", function (event) {
+  var button = event.target.closest && event.target.closest("[data-print]");
+  if (button) { event.preventDefault(); window.print(); }
+});

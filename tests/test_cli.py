@@ -192,3 +192,26 @@ class TestConsoleScript:
                        CALIPER_ENV="production")
         assert bad.returncode == 1
         assert bad.stderr.startswith("qa: ") and bad.stderr.count("\n") == 1, bad.stderr
+
+
+class TestReportsRebuild:
+    def test_rebuilds_the_summary_from_ratings_written_with_sql(
+        self, migrated: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        from tests.reviews.helpers import make_world, rated_review
+
+        engine = make_engine(f"sqlite:///{migrated}")
+        with Session(engine) as session:
+            world = make_world(session)
+            rated_review(session, world)
+            session.commit()
+        with engine.begin() as conn:  # an operator's SQL: summaries are gone, copies missing
+            expected = conn.exec_driver_sql("SELECT sum(n), sum(total) FROM criterion_day").one()
+            conn.exec_driver_sql("DELETE FROM criterion_day")
+            conn.exec_driver_sql("UPDATE review SET team_id = NULL, channel = NULL, scorecard_id = NULL")
+        code, out, _ = qa(capsys, "reports", "rebuild")
+        assert code == 0 and "report summaries rebuilt" in out
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT sum(n), sum(total) FROM criterion_day").one() == expected
+            assert conn.exec_driver_sql("SELECT count(*) FROM review WHERE channel IS NULL").scalar_one() == 0
+        engine.dispose()

@@ -16,6 +16,7 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 
 from qa.assignments import service
+from qa.coaching import goals as coaching_goals
 from qa.db import session_scope
 from qa.models import utcnow
 
@@ -49,6 +50,8 @@ def tick(engine: Engine, now: datetime | None = None) -> TickResult:
             result.failed.append(rule_id)
     with session_scope(engine) as session:
         result.expired = service.expire_overdue(session, now)
+    with session_scope(engine) as session:  # coaching goals: settle those past due, announce those due soon
+        coaching_goals.process_due(session, now.date())
     return result
 
 

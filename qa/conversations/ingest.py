@@ -55,6 +55,7 @@ from qa.conversations.schemas import (
 )
 from qa.errors import CaliperError, InvalidInput
 from qa.models import Agent, Conversation, Message, MessageComment, Review, Team, utcnow
+from qa.reporting import rollup
 
 CHUNK_SIZE = 2000
 READ_SIZE = 1 << 20
@@ -900,11 +901,22 @@ class _Writer:
             return
         self.conn.exec_driver_sql(self._update_conversations, [(*row, cid) for _, row, cid in known])
         ids = [cid for _, _, cid in known]
-        # A review's reviewee is the conversation's agent: follow the source if it reassigned the ticket.
-        owner = select(CONVERSATION.c.agent_id).where(CONVERSATION.c.id == REVIEW.c.conversation_id)
-        self.conn.execute(update(REVIEW).where(REVIEW.c.conversation_id.in_(ids))
-                          .where(REVIEW.c.agent_id.is_distinct_from(owner.scalar_subquery()))
-                          .values(agent_id=owner.scalar_subquery()))
+        # A review's reviewee is the conversation's agent, and its team and channel the conversation's: follow
+        # the source if it reassigned the ticket, keeping the report summaries in step (qa.reporting.rollup).
+        def of_conversation(column: Any) -> Any:
+            return select(column).where(CONVERSATION.c.id == REVIEW.c.conversation_id).scalar_subquery()
+
+        owner = of_conversation(CONVERSATION.c.agent_id)
+        team, channel = of_conversation(CONVERSATION.c.team_id), of_conversation(CONVERSATION.c.channel)
+        moved = list(self.conn.execute(select(REVIEW.c.id).where(
+            REVIEW.c.conversation_id.in_(ids),
+            REVIEW.c.agent_id.is_distinct_from(owner) | REVIEW.c.team_id.is_distinct_from(team)
+            | REVIEW.c.channel.is_distinct_from(channel))).scalars())
+        if moved:
+            before = rollup.contributions(self.conn, moved)
+            self.conn.execute(update(REVIEW).where(REVIEW.c.id.in_(moved))
+                              .values(agent_id=owner, team_id=team, channel=channel))
+            rollup.apply_change(self.conn, before, rollup.contributions(self.conn, moved))
         stmt = (select(MESSAGE.c.conversation_id, func.max(MESSAGE.c.position))
                 .where(MESSAGE.c.conversation_id.in_(ids)).group_by(MESSAGE.c.conversation_id))
         stored = {cid: last + 1 for cid, last in self.conn.execute(stmt)}

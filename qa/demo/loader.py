@@ -132,6 +132,7 @@ class DemoSummary:
     reviews_draft: int = 0
     reviews_acknowledged: int = 0
     sampling_rule_added: bool = False
+    coaching_added: bool = False
 
     @property
     def already_loaded(self) -> bool:
@@ -296,8 +297,87 @@ def load_demo(
     _backdate_setup(session, since=started, when=now - timedelta(weeks=RECENT_WEEKS, days=3))
     summary.sampling_rule_added = _ensure_sampling_rule(session, staff["manager@caliper.demo"], version,
                                                         reviewers, now=now)
+    summary.coaching_added = _ensure_coaching(session, staff, agent_users, now=now)
     _count(session, version.scorecard_id, summary)
     return summary
+
+
+def _ensure_coaching(session: Session, staff: dict[str, User], agent_users: dict[int, User], *,
+                     now: datetime) -> bool:
+    """Coaching as a team would have it after a few weeks, written through the coaching services: the first
+    demo agent disputed three reviews (one open in the manager's queue, one accepted with a corrected
+    rating, one rejected), a reviewer pinned two moments to their board, and the manager held a session
+    two weeks ago (with a goal on the agent's weakest criterion) and has the next one in three days."""
+    from qa.coaching import disputes, goals, pins, sessions
+    from qa.models import Dispute, Rating, ReviewKind
+    from qa.reporting import stats
+    from qa.reviews.service import RatingIn
+
+    agent_user = next((u for u in agent_users.values() if u.email == "agent@caliper.demo"), None)
+    manager, reviewer = staff.get("manager@caliper.demo"), staff.get("reviewer@caliper.demo")
+    if agent_user is None or manager is None or reviewer is None or agent_user.agent_id is None:
+        return False
+    if session.exec(select(Dispute.id).where(Dispute.agent_id == agent_user.agent_id)).first() is not None:
+        return False
+    mine = list(session.exec(
+        select(Review).where(Review.agent_id == agent_user.agent_id, Review.kind == ReviewKind.manual,
+                             Review.status == ReviewStatus.submitted)
+        .order_by(col(Review.submitted_at).desc())))
+    if len(mine) < 4:
+        return False
+
+    def weakest(review: Review) -> Rating | None:
+        rated = session.exec(select(Rating).where(Rating.review_id == review.id,
+                                                  col(Rating.option_score).is_not(None))
+                             .order_by(col(Rating.option_score), col(Rating.id))).all()
+        return rated[0] if rated else None
+
+    # The accepted dispute is of a review that no critical criterion failed, so its score visibly changes.
+    rest = sorted(mine[1:], key=lambda r: r.failed_critical)
+    accepted, open_one, rejected = rest[0], rest[1], rest[2]
+    for review, reason in ((open_one, "The customer asked for exactly this; I answered what they asked."),
+                           (accepted, "I did confirm the fix worked: see my last message before closing."),
+                           (rejected, "I think the tone was fine for this customer.")):
+        low = weakest(review)
+        dispute = disputes.open_dispute(session, actor=agent_user, review_id=review.id,
+                                        criterion_key=low.criterion_key if low else None, reason=reason)
+        if review is accepted and low is not None:
+            defn = scorecard_service.definition_for(session, review.version_id)
+            options = defn.criterion(low.criterion_key).options
+            better = next((o.label for o in options if o.score > (low.option_score or 0)), options[-1].label)
+            disputes.accept_dispute(session, actor=manager, dispute_id=dispute.id, comment="You're right, "
+                                    "the confirmation is there; corrected.",
+                                    ratings=[RatingIn(criterion=low.criterion_key, option=better)])
+        elif review is rejected:
+            disputes.reject_dispute(session, actor=manager, dispute_id=dispute.id,
+                                    comment="The rating stands: the reply read as curt. Let's talk "
+                                            "it through.")
+    low = weakest(mine[0])
+    reviewer = session.get(User, mine[0].reviewer_id) or reviewer  # a reviewer may pin what they reviewed
+    pins.create_pin(session, actor=reviewer, review_id=mine[0].id, kind="review",
+                    note="Good example of a calm de-escalation: worth sharing in the 1:1.")
+    if low is not None:
+        pins.create_pin(session, actor=reviewer, review_id=mine[0].id, kind="rating",
+                        criterion_key=low.criterion_key, note="Same gap as last month: bring it up.")
+    today = now.date()
+    criteria = stats.criteria(session, manager, stats.Slice(today - timedelta(days=90), today,
+                                                            agent_id=agent_user.agent_id)).get(None, {})
+    focus = sorted(criteria, key=lambda key: criteria[key].mean or 0)[:1]
+    past = sessions.create_session(session, actor=manager, agent_id=agent_user.agent_id,
+                                   scheduled_at=now - timedelta(days=14), title="Monthly 1:1",
+                                   review_ids=[r.id for r in mine[4:6]], focus_criteria=focus,
+                                   notes="Agreed: confirm the fix with the customer before closing.",
+                                   private_notes="Keen to improve; check in again in a month.")
+    sessions.update_session(session, actor=manager, session_id=past.id, changes=sessions.SessionChanges(
+        status="completed"))
+    goals.create_goal(session, actor=manager, session_id=past.id, criterion_key=focus[0] if focus else None,
+                      target_score=80, due_date=today + timedelta(days=16), today=today)
+    sessions.create_session(session, actor=manager, agent_id=agent_user.agent_id,
+                            scheduled_at=(now + timedelta(days=3)).replace(hour=10, minute=0, second=0,
+                                                                           microsecond=0),
+                            title="Follow-up 1:1", focus_criteria=focus,
+                            review_ids=[mine[0].id], notes="Review the disputed tone rating together.")
+    return True
 
 
 DEMO_RULE_NAME = "Weekly sample: 2 per agent"

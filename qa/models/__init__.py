@@ -2,11 +2,25 @@
 
 from qa.models.audit import AuditLog
 from qa.models.base import utcnow
+from qa.models.coaching import (
+    CoachingGoal,
+    CoachingSession,
+    CoachingSessionReview,
+    CoachingStatus,
+    Dispute,
+    DisputeStatus,
+    GoalStatus,
+    Notification,
+    OrgSetting,
+    Pin,
+    PinKind,
+)
 from qa.models.conversation import AuthorRole, Channel, Conversation, Message
 from qa.models.import_job import ImportJob, JobStatus
 from qa.models.review import (
     Assignment,
     AssignmentStatus,
+    CriterionDay,
     MessageComment,
     Rating,
     Review,
@@ -18,6 +32,17 @@ from qa.models.scorecard import Criterion, Scorecard, ScorecardVersion
 from qa.models.user import Agent, ApiToken, LoginAttempt, Role, Team, User, UserTeam
 
 __all__ = [
+    "PinKind",
+    "Pin",
+    "OrgSetting",
+    "Notification",
+    "GoalStatus",
+    "DisputeStatus",
+    "Dispute",
+    "CoachingStatus",
+    "CoachingSessionReview",
+    "CoachingSession",
+    "CoachingGoal",
     "Agent",
     "ApiToken",
     "Assignment",
@@ -27,6 +52,7 @@ __all__ = [
     "Channel",
     "Conversation",
     "Criterion",
+    "CriterionDay",
     "ImportJob",
     "JobStatus",
     "LoginAttempt",
@@ -46,3 +72,7 @@ __all__ = [
     "UserTeam",
     "utcnow",
 ]
+
+# Report summaries follow every ORM change to reviews and ratings (session events); registered here,
+# once every model exists, so that no code path can write a review without them.
+import qa.reporting.rollup  # noqa: E402, F401

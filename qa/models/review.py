@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from qa.models.base import StrEnumType, UTCDateTime, utcnow
@@ -30,10 +30,17 @@ class Review(SQLModel, table=True):
     """A reviewer's scoring of one conversation against one scorecard version."""
 
     __table_args__ = (
-        Index("ix_review_agent_id_status_submitted_at", "agent_id", "status", "submitted_at"),
+        # Covering: an agent's figures (and the dashboard's per-agent groups) never read the table.
+        Index("ix_review_agent_id_status_submitted_at", "agent_id", "status", "submitted_at", "kind", "score",
+              "passed", "failed_critical", "time_spent_seconds", "reviewer_id", "team_id", "channel",
+              "scorecard_id"),
         Index("ix_review_reviewer_id_status", "reviewer_id", "status"),
         Index("ix_review_conversation_id_kind_status", "conversation_id", "kind", "status"),
         Index("ix_review_status_submitted_at", "status", "submitted_at"),
+        # Reports read counted reviews (submitted, manual) of a period from this index alone
+        # (qa.reporting.stats). Not a partial index: SQLite's planner passed it over for skip-scans.
+        Index("ix_review_counted", "status", "kind", "submitted_at", "team_id", "agent_id", "reviewer_id",
+              "channel", "scorecard_id", "score", "passed", "failed_critical", "time_spent_seconds"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -41,6 +48,13 @@ class Review(SQLModel, table=True):
     version_id: int = Field(foreign_key="scorecard_version.id", index=True)
     reviewer_id: int = Field(foreign_key="user.id")
     agent_id: int | None = Field(default=None, foreign_key="agent.id")
+    # Copied from the conversation and the version when the review is created (qa.reporting.rollup
+    # fills them), so that reports group and filter without joining: the team and channel of the
+    # conversation at review time. Copies, not relations: no foreign keys (adding one would make
+    # SQLite rebuild the review table).
+    team_id: int | None = Field(default=None)
+    channel: str | None = Field(default=None, max_length=20)
+    scorecard_id: int | None = Field(default=None)
     kind: ReviewKind = Field(default=ReviewKind.manual,
                              sa_column=Column(StrEnumType(ReviewKind), nullable=False))
     status: ReviewStatus = Field(default=ReviewStatus.draft,
@@ -69,6 +83,33 @@ class Rating(SQLModel, table=True):
     option_score: float | None = Field(default=None)
     comment: str = Field(default="", sa_column=Column(Text, nullable=False))
     root_cause: str | None = Field(default=None, max_length=200)
+
+
+class CriterionDay(SQLModel, table=True):
+    """Criterion sums per day, team, channel and scorecard over counted ratings with an option.
+
+    A summary kept by qa.reporting.rollup in the same transaction as every change to reviews and
+    ratings, so that organisation-wide criterion averages read a few thousand rows instead of every
+    rating of the period. Never edited by hand; `qa reports rebuild` recomputes it from the ratings.
+    Keys are never null (0 / '' stand for "none"), so changes are commutative upserts; `total` is
+    the sum of option scores in units of 1e-9 (an integer, so sums and differences are exact).
+    """
+
+    __tablename__ = "criterion_day"
+    __table_args__ = (
+        Index("ix_criterion_day_key", "day", "team_id", "channel", "scorecard_id", "criterion_key",
+              unique=True),
+        Index("ix_criterion_day_team_id_day", "team_id", "day"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    day: date
+    team_id: int = Field(default=0)
+    channel: str = Field(default="", max_length=20)
+    scorecard_id: int = Field(default=0)
+    criterion_key: str = Field(max_length=64)
+    n: int = Field(default=0)
+    total: int = Field(default=0, sa_type=BigInteger)
 
 
 class MessageComment(SQLModel, table=True):

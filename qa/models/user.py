@@ -59,6 +59,8 @@ class UserTeam(SQLModel, table=True):
 
     user_id: int = Field(foreign_key="user.id", primary_key=True, ondelete="CASCADE")
     team_id: int = Field(foreign_key="team.id", primary_key=True, index=True, ondelete="CASCADE")
+    # A designated resolver of the team's disputes; a team without one has them resolved by its managers.
+    resolves_disputes: bool = Field(default=False)
 
 
 class ApiToken(SQLModel, table=True):

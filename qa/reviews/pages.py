@@ -16,6 +16,8 @@ from starlette.responses import RedirectResponse, Response
 
 from qa.assignments.pages import assignments_panel
 from qa.auth.deps import CurrentUser, ReviewerUser, SessionDep, SettingsDep, db_route
+from qa.coaching import disputes as dispute_service
+from qa.coaching import pins as pin_service
 from qa.errors import InvalidInput, NotFound
 from qa.models import User
 from qa.reviews import service as review_service
@@ -185,10 +187,17 @@ def start_submit(
 # ---------------------------------------------------------------------------------------------
 
 
-def _detail_ctx(request: Request, user: User, detail: review_service.ReviewDetail,
+def _detail_ctx(request: Request, session: Session, user: User, detail: review_service.ReviewDetail,
                 editing: bool) -> dict[str, Any]:
-    return {"d": detail, "review": detail.review, "editing": editing, "NA": NA_VALUE,
-            "active_nav": _nav_for(user), "flash": request.session.pop(FLASH_KEY, None)}
+    review = detail.review
+    ctx = {"d": detail, "review": review, "editing": editing, "NA": NA_VALUE,
+           "active_nav": _nav_for(user), "flash": request.session.pop(FLASH_KEY, None),
+           "disputes": None, "pins": [], "can_pin": False}
+    if not editing:  # disputes and pins show on the read-only review
+        ctx["disputes"] = dispute_service.review_disputes(session, actor=user, review=review)
+        ctx["pins"] = pin_service.review_pins(session, actor=user, review_id=review.id or 0)
+        ctx["can_pin"] = pin_service.may_pin(user, review)
+    return ctx
 
 
 def _nav_for(user: User) -> str:
@@ -201,7 +210,7 @@ def detail(request: Request, review_id: str, user: CurrentUser, session: Session
     """A review: the form while its reviewer works on it, read-only otherwise."""
     d = review_service.review_detail(session, actor=user, review_id=review_id)
     editing = d.can_edit and (d.review.status == "draft" or request.query_params.get("edit") == "1")
-    return render(request, "reviews/review.html", _detail_ctx(request, user, d, editing))
+    return render(request, "reviews/review.html", _detail_ctx(request, session, user, d, editing))
 
 
 @router.post("/reviews/{review_id}/criteria/{criterion_key}", name="reviews:rate")
@@ -318,7 +327,7 @@ def submit(
         if is_htmx(request):
             ctx = {"d": d, "review": d.review, "submit_error": exc.message}
             return render(request, "reviews/_submit_feedback.html", ctx, status_code=422)
-        ctx = _detail_ctx(request, user, d, editing=True) | {"submit_error": exc.message}
+        ctx = _detail_ctx(request, session, user, d, editing=True) | {"submit_error": exc.message}
         return render(request, "reviews/review.html", ctx, status_code=422)
     _flash(request, "Review submitted. The agent can see it now.")
     return hx_redirect(request, str(request.url_for("reviews:detail", review_id=review.id)))
@@ -366,8 +375,9 @@ def my_feedback(request: Request, user: CurrentUser, session: SessionDep, settin
     """An agent's own reviews and how they are doing."""
     page = review_service.my_feedback(session, actor=user, cursor=request.query_params.get("cursor") or None,
                                       limit=settings.page_size)
+    states = dispute_service.feedback_states(session, actor=user, review_ids=[r.review_id for r in page.rows])
     ctx = {"page": page, "active_nav": "feedback", "is_later_page": bool(request.query_params.get("cursor")),
-           "next_url": _next_url(request, "reviews:my_feedback", page.next_cursor)}
+           "next_url": _next_url(request, "reviews:my_feedback", page.next_cursor), "disputes": states}
     if is_htmx(request) and hx_target(request) == "feedback-more":
         return render(request, "reviews/_feedback_rows.html", ctx)
     return render(request, "reviews/feedback.html", ctx)

@@ -21,7 +21,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 from sqlmodel.sql.expression import Select
 
-from qa import cache
+from qa import cache, org_settings
 from qa.audit import service as audit
 from qa.auth import scope
 from qa.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -46,6 +46,7 @@ from qa.models import (
     utcnow,
 )
 from qa.models.base import UTCDateTime
+from qa.notifications import service as notifications
 from qa.scorecard_admin import service as scorecard_service
 from scorecards import CriterionDef, Option, ScorecardDef, ScoreResult, missing_ratings, score_review
 
@@ -236,6 +237,7 @@ class ReviewDetail:
     message_comments: dict[int, list[MessageComment]] = field(default_factory=dict)
     can_edit: bool = False
     can_acknowledge: bool = False
+    reviewer_label: str = ""  # the reviewer's name as the viewer may see it (agents: maybe "QA team")
 
     @property
     def sections(self) -> list[Section]:
@@ -825,7 +827,27 @@ def submit_review(
     _complete_assignment(session, review, defn_scorecard_id=_scorecard_id(session, review.version_id))
     audit.record(session, actor=actor, action="review.submit" if first_time else "review.update",
                  entity="review", entity_id=review.id, before=before, after=_snapshot(session, review))
+    if first_time:
+        _notify_agent(session, review)
     return review
+
+
+def _notify_agent(session: Session, review: Review) -> None:
+    """Tell the reviewed agent's login about a newly submitted manual review (never about edits).
+
+    The notice names neither reviewer nor score: the reviewer's name may be hidden from agents, and
+    the review page says the rest.
+    """
+    if review.kind != ReviewKind.manual or review.agent_id is None:
+        return
+    users = session.exec(select(User.id).where(User.agent_id == review.agent_id,
+                                               col(User.is_active).is_(True)))
+    subject = session.exec(select(Conversation.subject)
+                           .where(Conversation.id == review.conversation_id)).first() or ""
+    title = f"New review of \u201c{_shorten(subject)}\u201d" if subject.strip() else "New review"
+    notifications.notify(session, list(users), kind="review", title=title, link=f"/reviews/{review.id}",
+                         body="A reviewer scored one of your conversations. Open it to read the feedback.",
+                         dedupe_key=f"review:{review.id}")
 
 
 def _scorecard_id(session: Session, version_id: int) -> int:
@@ -885,6 +907,7 @@ def create_review(
     _complete_assignment(session, review, defn_scorecard_id=version.scorecard_id)
     audit.record(session, actor=actor, action="review.create", entity="review", entity_id=review.id,
                  after=_snapshot(session, review))
+    _notify_agent(session, review)
     return review
 
 
@@ -944,6 +967,63 @@ def acknowledge_review(session: Session, *, actor: User, review_id: Any) -> Revi
     return review
 
 
+def correct_ratings(
+    session: Session, *, actor: User, review: Review, ratings: Sequence[RatingIn], dispute_id: int | None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Change some ratings of a submitted review on someone else's authority (an accepted dispute).
+
+    Each rating is checked as `rate` checks it (the review's own scorecard version; None = N/A),
+    the review is rescored by the same rules, and the change is audited as "review.update" with the
+    state before and after. A changed rating loses its root cause, which explained the old answer
+    (reports count root causes); the reviewer's comment stays, as their words. The caller has
+    checked that `actor` may do this. Returns the audited (before, after) snapshots.
+    """
+    if review.status != ReviewStatus.submitted:
+        raise Conflict("Only a submitted review can be corrected.")
+    defn = scorecard_service.definition_for(session, review.version_id)
+    chosen = _checked_changes(defn, ratings)
+    before = _snapshot(session, review)
+    current = {r.criterion_key: r for r in _ratings(session, review.id)}
+    for criterion, option in chosen:
+        rating = current.get(criterion.key)
+        if rating is None:
+            rating = Rating(review_id=review.id, criterion_key=criterion.key,  # type: ignore[arg-type]
+                            criterion_id=_criterion_id(session, review.version_id, criterion.key))
+            session.add(rating)
+        label = option.label if option else None
+        if rating.option_label != label or rating.id is None:
+            rating.root_cause = None
+        rating.option_label = label
+        rating.option_score = option.score if option else None
+    session.flush()
+    _rescore(session, review, defn)
+    after = _snapshot(session, review) | {"dispute_id": dispute_id}
+    audit.record(session, actor=actor, action="review.update", entity="review", entity_id=review.id,
+                 before=before, after=after)
+    return before, after
+
+
+def _checked_changes(
+    defn: ScorecardDef, ratings: Sequence[RatingIn]
+) -> list[tuple[CriterionDef, Option | None]]:
+    """Validate some ratings (not necessarily every criterion), naming the offending field."""
+    chosen: list[tuple[CriterionDef, Option | None]] = []
+    seen: dict[str, int] = {}
+    for index, rating in enumerate(ratings):
+        where = f"ratings[{index}]"
+        try:
+            criterion = defn.criterion(rating.criterion)
+        except KeyError:
+            raise InvalidInput(f"Unknown criterion {rating.criterion[:64]!r}.",
+                               field=f"{where}.criterion") from None
+        if criterion.key in seen:
+            raise InvalidInput(f"Criterion {criterion.key!r} is rated twice "
+                               f"(also ratings[{seen[criterion.key]}]).", field=f"{where}.criterion")
+        seen[criterion.key] = index
+        chosen.append((criterion, _option(criterion, rating.option, field=f"{where}.option")))
+    return chosen
+
+
 # ---------------------------------------------------------------------------------------------
 # Reading reviews
 # ---------------------------------------------------------------------------------------------
@@ -956,10 +1036,19 @@ _DETAIL_CONVERSATION = aliased(Conversation, name="conv")
 _DETAIL_REVIEWER = aliased(User, name="reviewer_user")
 
 
-def review_detail(session: Session, *, actor: User, review_id: Any, transcript: bool = True) -> ReviewDetail:
-    """The review with its conversation, scorecard version, ratings and (optionally) the transcript."""
+def review_detail(
+    session: Session, *, actor: User, review_id: Any, transcript: bool = True, authorised: bool = False
+) -> ReviewDetail:
+    """The review with its conversation, scorecard version, ratings and (optionally) the transcript.
+
+    `authorised`: the caller has decided by another rule that the actor may read this review (a
+    dispute's designated resolver, who may be a reviewer of other people's reviews), so the scope
+    filter is skipped; editing and acknowledging still follow the actor's own rights.
+    """
     conv, reviewer = _DETAIL_CONVERSATION, _DETAIL_REVIEWER
-    query = (scope.visible_review(session, actor, review_id)
+    start = (select(Review).where(Review.id == scope.as_id(review_id)) if authorised
+             else scope.visible_review(session, actor, review_id))
+    query = (start
              .add_columns(conv, ScorecardVersion, Scorecard, Agent, Team, reviewer)
              .join(conv, col(conv.id) == col(Review.conversation_id))
              .join(ScorecardVersion, col(ScorecardVersion.id) == col(Review.version_id))
@@ -980,6 +1069,8 @@ def review_detail(session: Session, *, actor: User, review_id: Any, transcript: 
         can_edit=review.reviewer_id == actor.id and review.kind != ReviewKind.auto,
         can_acknowledge=(actor.role == Role.agent and review.agent_id == actor.agent_id
                          and review.kind == ReviewKind.manual and review.status == ReviewStatus.submitted),
+        reviewer_label=(org_settings.reviewer_label(session, actor, reviewed_by.name) if reviewed_by
+                        else "a former user"),
     )
     if transcript:
         detail.messages = list(session.exec(select(Message).where(Message.conversation_id == conversation.id)
@@ -1100,9 +1191,12 @@ def my_feedback(session: Session, *, actor: User, cursor: str | None = None, lim
     found = found[:limit]
     notes = _criteria_notes(session, [r[0] for r in found])
     openings = snippets(session, [r[3] for r in found if not (r[2] or "").strip()])
+    # The page names few reviewers: ask the privacy setting once per name, not once per row.
+    labels = {name: org_settings.reviewer_label(session, actor, name) for name in {r[8] for r in found}}
     rows = [FeedbackRow(review_id=r[0], submitted_at=r[1],
                         subject=(r[2] or "").strip() or openings.get(r[3], f"Conversation {r[3]}"),
-                        channel=str(r[4]), score=r[5], passed=r[6], failed_critical=r[7], reviewer_name=r[8],
+                        channel=str(r[4]), score=r[5], passed=r[6], failed_critical=r[7],
+                        reviewer_name=labels[r[8]],
                         scorecard_name=r[9], acknowledged_at=r[10], **notes.get(r[0], _NO_NOTES))
             for r in found]
     last = rows[-1] if rows else None

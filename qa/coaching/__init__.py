@@ -1,0 +1,1 @@
+"""Coaching: disputes, coaching sessions and goals, pins."""

@@ -1,0 +1,1 @@
+"""Reports: the agent feedback report and the manager dashboards, aggregated in SQL."""
