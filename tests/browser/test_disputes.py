@@ -1,5 +1,6 @@
 """Disputes in a real browser: an agent disputes a criterion, a manager accepts it with a corrected
-rating, the agent sees the new score on the review and on My feedback; an agent acknowledges a review."""
+rating, the agent sees the new score on the review, on My feedback and in their report; an agent
+acknowledges a review."""
 
 from __future__ import annotations
 
@@ -105,6 +106,9 @@ def test_agent_disputes_manager_accepts_agent_sees_the_new_score(
     failed = live_server.data["failed"]
     log_in(page, "dana@example.com")
     page.wait_for_url("**/feedback")
+    page.goto("/reports/me")  # IQS = mean(0, 100): the critical fail counts as 0
+    expect(page.locator(".rep-stats .stat", has_text="Quality score").locator(".value")).to_have_text("50.0")
+    page.goto("/feedback")
     page.get_by_role("link", name="Charged twice for my order").click()
     expect(page.locator("#score-panel .big")).to_have_text("0.0")
     accuracy = page.locator("#crit-accuracy")
@@ -141,6 +145,8 @@ def test_agent_disputes_manager_accepts_agent_sees_the_new_score(
     expect(page.locator("#score-panel .big")).to_have_text("74.2")
     expect(page.locator("#disputes")).to_contain_text("Dispute accepted")
     expect(page.locator("#disputes")).to_contain_text("Agreed: the refund fixed it.")
+    page.goto("/reports/me")  # the corrected score counts: (74.1666… + 100) / 2
+    expect(page.locator(".rep-stats .stat", has_text="Quality score").locator(".value")).to_have_text("87.1")
     assert not [e for e in console_errors if "Content Security Policy" in e], console_errors
 
 
