@@ -1,7 +1,7 @@
-"""Fixtures of the reporting tests. The agent report's data set (report_data.py) is built once per module
-and backend, inside a transaction that is rolled back at the end; each test runs in a savepoint of its
-own on the same connection (rolled back after it), so tests still never see each other's changes.
-Building it costs ~300 queries, which per test made the suite slow on PostgreSQL.
+"""Fixtures of the reporting tests. The agent report's data set (report_data.py) is built for each test,
+inside a transaction that is rolled back at the end, and the test runs in a savepoint on the same
+connection. (Built once per module it was faster, but a module-long open transaction blocked the other
+connections of the same worker: SQLite's write lock, PostgreSQL's unique-key waits.)
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from qa.settings import Settings
 from tests.reporting.report_data import Data, build
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def _report_db(engine: Engine) -> Iterator[tuple[Connection, Data]]:
     connection = engine.connect()
     outer = connection.begin()

@@ -277,7 +277,7 @@ def build_org(session: Session) -> Org:
 # ---------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module", name="_dashboard_db")
+@pytest.fixture(name="_dashboard_db")  # per test: a module-long open transaction blocks other connections
 def dashboard_db_fixture(engine: Engine) -> Iterator[tuple[Connection, Org]]:
     """The data set, built on a connection whose outer transaction is rolled back at the end."""
     connection = engine.connect()
