@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine, make_url
-from sqlmodel import Session
+from sqlmodel import Session, SQLModel
 
 from qa.app import create_app
 from qa.auth import passwords
@@ -100,6 +100,32 @@ def engine(db_url: str) -> Iterator[Engine]:
     eng = make_engine(db_url)
     yield eng
     eng.dispose()
+
+
+def _leftover_rows(engine: Engine) -> list[str]:
+    """Tables of the shared worker database that hold committed rows, with their counts."""
+    tables = SQLModel.metadata.sorted_tables
+    counts = select(*(select(func.count()).select_from(t).scalar_subquery().label(t.name) for t in tables))
+    with engine.connect() as conn:
+        row = conn.execute(counts).one()
+    return [f"{name}: {n}" for name, n in row._mapping.items() if n]
+
+
+@pytest.fixture(autouse=True)
+def _shared_database_stays_empty(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test that commits into the worker's shared database (instead of its rolled-back transaction or
+    `committed_db`) fails here, by name, rather than breaking some later test that builds the same rows."""
+    if "engine" not in request.fixturenames:
+        yield
+        return
+    engine: Engine = request.getfixturevalue("engine")
+    yield
+    leftovers = _leftover_rows(engine)
+    if leftovers:
+        with engine.begin() as conn:  # clean up, so one leak fails one test
+            for table in reversed(SQLModel.metadata.sorted_tables):
+                conn.execute(table.delete())
+        pytest.fail("the test left committed rows in the shared database: " + ", ".join(leftovers))
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from qa.auth.passwords import hash_password
 from qa.models import Agent, Conversation, Message, Role, Team, User, UserTeam
@@ -35,12 +35,7 @@ def _n() -> int:
 
 
 def make_team(session: Session, *, name: str | None = None) -> Team:
-    """A team; a named one is reused when it exists (tests that commit through the engine, such as the
-    background import jobs, leave teams like "Billing" in the worker's database)."""
-    if name is not None:
-        found = session.exec(select(Team).where(Team.name == name)).first()
-        if found is not None:
-            return found
+    """A team."""
     team = Team(name=name or f"Team {_n()}")
     session.add(team)
     session.flush()

@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from qa.conversations import ingest
 from qa.conversations.ingest import ImportResult, Rejection, import_path, import_records
+from qa.db import make_engine
 from qa.errors import InvalidInput
 from qa.models import Agent, Conversation, Message, MessageComment, Review, Role, Team
 from tests.conversations.helpers import jsonl, native
@@ -266,47 +266,40 @@ class TestResult:
 
 
 @pytest.fixture
-def cleanup(engine: Engine) -> Iterator[list[str]]:
-    """Sources whose committed conversations (and the agents/teams named by the test) are removed after."""
-    sources: list[str] = []
-    yield sources
-    with engine.begin() as conn:
-        for source in sources:
-            ids = select(Conversation.id).where(Conversation.source == source)
-            conn.execute(delete(Message).where(col(Message.conversation_id).in_(ids)))
-            conn.execute(delete(Conversation).where(col(Conversation.source) == source))
-            conn.execute(delete(Agent).where(col(Agent.external_id).startswith(source)))
-            conn.execute(delete(Team).where(col(Team.name).startswith(source)))
+def file_engine(committed_db: str) -> Iterator[Engine]:
+    """An engine on a database of its own: import_path commits every chunk, which must not leave rows
+    (a "Billing" team, say) in the worker database that the other tests share."""
+    engine = make_engine(committed_db)
+    yield engine
+    engine.dispose()
 
 
 class TestImportPath:
     def test_imports_a_file_committing_each_chunk(
-        self, engine: Engine, tmp_path: Path, cleanup: list[str]
+        self, file_engine: Engine, tmp_path: Path
     ) -> None:
         source = f"file-{uuid.uuid4().hex[:8]}"
-        cleanup.append(source)
         records = [native(source=source, agent={"external_id": f"{source}-a{i % 2}"}, team=f"{source} team")
                    for i in range(5)]
         path = tmp_path / "conversations.jsonl"
         path.write_bytes(jsonl(records[:2]) + b"\n{broken\n" + jsonl(records[2:]))
         seen: list[int] = []
-        result = import_path(engine, path, chunk_size=2, progress=lambda r: seen.append(r.created))
+        result = import_path(file_engine, path, chunk_size=2, progress=lambda r: seen.append(r.created))
         assert (result.created, result.updated) == (5, 0)
         assert [(r.index, r.line) for r in result.rejected] == [(2, 4)]
         assert seen == [2, 4, 5]
-        with Session(engine) as fresh:  # committed, visible to another connection
+        with Session(file_engine) as fresh:  # committed, visible to another connection
             assert count(fresh, Conversation, Conversation.source == source) == 5
             assert count(fresh, Agent, col(Agent.external_id).startswith(source)) == 2
         array = tmp_path / "conversations.json"
         array.write_text("[" + ",".join(jsonl(records).decode().splitlines()) + "]")
-        again = import_path(engine, array)
+        again = import_path(file_engine, array)
         assert (again.created, again.updated, again.rejected) == (0, 5, [])
 
     def test_large_csv_files_are_read_in_a_child_process(
-        self, engine: Engine, tmp_path: Path, cleanup: list[str], monkeypatch: pytest.MonkeyPatch
+        self, file_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         source = f"csvpar-{uuid.uuid4().hex[:8]}"
-        cleanup.append(source)
         monkeypatch.setattr(ingest, "PARALLEL_MIN_BYTES", 0)
         monkeypatch.setattr(ingest, "BATCH_LINES", 2)
         monkeypatch.setattr("threading.active_count", lambda: 1)
@@ -326,24 +319,23 @@ class TestImportPath:
         path = tmp_path / "big.csv"
         path.write_text("\n".join(rows) + "\n")
         seen: list[int] = []
-        result = import_path(engine, path, fmt="csv", chunk_size=2,
+        result = import_path(file_engine, path, fmt="csv", chunk_size=2,
                              progress=lambda r: seen.append(r.bytes_read))
         assert used == [1]
         assert (result.created, result.updated) == (5, 0)
         assert len(result.rejected) == 1 and "martian" in result.rejected[0].error
         assert seen and seen[-1] == path.stat().st_size
-        with Session(engine) as fresh:
+        with Session(file_engine) as fresh:
             assert count(fresh, Conversation, Conversation.source == source) == 5
         missing = tmp_path / "missing.csv"
         missing.write_text("ticket_text,when\nhello,2026-03-01T10:00:00Z\n")
         with pytest.raises(InvalidInput, match="conversation id column"):
-            import_path(engine, missing, fmt="csv")
+            import_path(file_engine, missing, fmt="csv")
 
     def test_large_files_are_validated_in_a_worker_process(
-        self, engine: Engine, tmp_path: Path, cleanup: list[str], monkeypatch: pytest.MonkeyPatch
+        self, file_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         source = f"par-{uuid.uuid4().hex[:8]}"
-        cleanup.append(source)
         monkeypatch.setattr(ingest, "PARALLEL_MIN_BYTES", 0)
         monkeypatch.setattr(ingest, "BATCH_LINES", 2)
         monkeypatch.setattr("threading.active_count", lambda: 1)
@@ -360,25 +352,25 @@ class TestImportPath:
         path = tmp_path / "big.jsonl"
         later = jsonl([bad, records[0], *records[3:]])  # records[0] again: an update
         path.write_bytes(b"\xef\xbb\xbf" + jsonl(records[:3]) + b"\n{oops\n" + later)
-        result = import_path(engine, path, chunk_size=4)
+        result = import_path(file_engine, path, chunk_size=4)
         assert used == [2]
         assert (result.created, result.updated) == (6, 1)
         assert [(r.index, r.line) for r in result.rejected] == [(3, 5), (4, 6)]
         assert result.rejected[1].error.startswith("channel: Input should be")
-        with Session(engine) as fresh:
+        with Session(file_engine) as fresh:
             assert count(fresh, Conversation, Conversation.source == source) == 6
             assert count(fresh, Message, col(Message.conversation_id).in_(
                 select(Conversation.id).where(Conversation.source == source))) == 18
 
-    def test_missing_file(self, engine: Engine, tmp_path: Path) -> None:
+    def test_missing_file(self, file_engine: Engine, tmp_path: Path) -> None:
         with pytest.raises(OSError, match="^cannot read .*nope.jsonl: No such file or directory$"):
-            import_path(engine, tmp_path / "nope.jsonl")
+            import_path(file_engine, tmp_path / "nope.jsonl")
 
-    def test_directory(self, engine: Engine, tmp_path: Path) -> None:
+    def test_directory(self, file_engine: Engine, tmp_path: Path) -> None:
         with pytest.raises(OSError, match="^cannot read .*: Is a directory$"):
-            import_path(engine, tmp_path)
+            import_path(file_engine, tmp_path)
 
-    def test_unknown_format(self, engine: Engine, tmp_path: Path) -> None:
+    def test_unknown_format(self, file_engine: Engine, tmp_path: Path) -> None:
         with pytest.raises(InvalidInput, match="unknown format 'xml'") as caught:
-            import_path(engine, tmp_path / "any.json", fmt="xml")
+            import_path(file_engine, tmp_path / "any.json", fmt="xml")
         assert caught.value.status_code == 400
