@@ -2,6 +2,14 @@
 
 from qa.models.audit import AuditLog
 from qa.models.base import utcnow
+from qa.models.calibration import (
+    CalibrationConsensus,
+    CalibrationConversation,
+    CalibrationParticipant,
+    CalibrationSession,
+    CalibrationStatus,
+    ScorecardScope,
+)
 from qa.models.coaching import (
     CoachingGoal,
     CoachingSession,
@@ -32,6 +40,12 @@ from qa.models.scorecard import Criterion, Scorecard, ScorecardVersion
 from qa.models.user import Agent, ApiToken, LoginAttempt, Role, Team, User, UserTeam
 
 __all__ = [
+    "CalibrationConsensus",
+    "CalibrationConversation",
+    "CalibrationParticipant",
+    "CalibrationSession",
+    "CalibrationStatus",
+    "ScorecardScope",
     "PinKind",
     "Pin",
     "OrgSetting",

@@ -68,6 +68,11 @@ class Review(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     submitted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     acknowledged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Issue 6 (qa.models.calibration): the calibration session of a `calibration` review, and the review a
+    # grader-QA re-score re-scores. Plain indexed ids, no foreign keys (one would make SQLite rebuild
+    # the table).
+    calibration_id: int | None = Field(default=None, index=True)
+    regrade_of_id: int | None = Field(default=None, index=True)
 
 
 class Rating(SQLModel, table=True):

@@ -33,7 +33,8 @@ class ScorecardVersion(SQLModel, table=True):
     name: str = Field(max_length=200)
     description: str = Field(default="", sa_column=Column(Text, nullable=False))
     pass_threshold: float = Field(default=80.0)
-    published: bool = Field(default=True)
+    published: bool = Field(default=True)  # False: a draft, edited in place until it is published
+    published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     created_by_id: int | None = Field(default=None, foreign_key="user.id")
 
