@@ -73,17 +73,28 @@ def _include_routers(app: FastAPI) -> None:
     from qa.reviews import api as reviews_api
     from qa.reviews import pages as reviews_pages
     from qa.scorecard_admin import api as scorecards_api
+    from qa.scorecard_admin import editor_pages as scorecard_editor_pages
     from qa.scorecard_admin import pages as scorecards_pages
 
     pages = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)  # OpenAPI is the API
     for module in (auth_pages, reviews_pages, conversations_pages, scorecards_pages, assignments_pages,
-                   coverage_pages, report_pages, dashboard_pages, dispute_pages, session_pages,
-                   notification_pages, org_settings_pages):
+                   scorecard_editor_pages, coverage_pages, report_pages, dashboard_pages, dispute_pages,
+                   session_pages, notification_pages, org_settings_pages):
         pages.include_router(module.router)
     api = APIRouter(prefix="/api/v1")
     for module in (auth_api, conversations_api, reviews_api, scorecards_api, assignments_api, coverage_api,
                    report_api, dashboard_api, dispute_api, session_api):
         api.include_router(module.router)
+    from qa.calibration import api as calibration_api
+    from qa.calibration import pages as calibration_pages
+
+    pages.include_router(calibration_pages.router)  # issue 6: calibration sessions
+    api.include_router(calibration_api.router)
+    from qa.calibration import grader_pages, leniency_pages, stats_api, trend_pages
+
+    for module in (grader_pages, leniency_pages, trend_pages):  # issue 6: grader QA, leniency, trends
+        pages.include_router(module.router)
+    api.include_router(stats_api.router)
     app.include_router(pages)
     app.include_router(api)
     app.add_api_route("/openapi.json", lambda: app.openapi(), include_in_schema=False)

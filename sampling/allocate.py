@@ -1,8 +1,10 @@
 """Hand a run's picks to reviewers: never their own conversations, loads as even as capacities allow.
 
 The problem is a small flow network: picks fall into a few *classes* (the picks of an agent who is
-also a reviewer exclude that reviewer; every other pick is unconstrained), classes feed the reviewers
-they are allowed to, and each reviewer takes at most its remaining capacity. So the work is done on
+also a reviewer exclude that reviewer; when some reviewers only review certain teams, picks are also
+told apart by team, and a team-scoped reviewer takes only its teams' picks; every other pick is
+unconstrained), classes feed the reviewers they are allowed to, and each reviewer takes at most its
+remaining capacity. So the work is done on
 class-by-reviewer counts (about 10 x 10), and only the final hand-out touches individual picks.
 
 Decisions:
@@ -44,12 +46,14 @@ _SOURCE = -1
 
 @dataclass(frozen=True)
 class Reviewer:
-    """Someone who can take assignments; `agent_id` links a peer reviewer to their own agent record."""
+    """Someone who can take assignments; `agent_id` links a peer reviewer to their own agent record;
+    `teams` are the only teams whose conversations they may review (None: every team)."""
 
     id: int
     agent_id: int | None = None
     capacity: int | None = None
     load: int = 0
+    teams: frozenset[int] | None = None
 
     def __post_init__(self) -> None:
         if self.capacity is not None and self.capacity < 0:
@@ -59,11 +63,12 @@ class Reviewer:
 
 
 def allocate(pick_agents: Sequence[int | None] | npt.NDArray[np.integer], reviewers: Sequence[Reviewer],
-             seed: int) -> list[int | None]:
+             seed: int, pick_teams: Sequence[int | None] | None = None) -> list[int | None]:
     """Per pick (same order), the reviewer id it goes to, or None when no reviewer can take it.
 
     `pick_agents` holds each pick's agent id, None for none; an integer array may use -1 for none, as
-    `Pool.groups` does (it matches no reviewer's agent id).
+    `Pool.groups` does (it matches no reviewer's agent id). `pick_teams` holds each pick's team id
+    (None: no team, which no team-scoped reviewer takes); without it team scopes are not checked.
     """
     ids = [r.id for r in reviewers]
     if len(set(ids)) != len(ids):
@@ -71,7 +76,9 @@ def allocate(pick_agents: Sequence[int | None] | npt.NDArray[np.integer], review
     agents, known = _agent_column(pick_agents)
     if not reviewers or agents.shape[0] == 0:
         return [None] * agents.shape[0]
-    classes, eligible = _classes(agents, known, reviewers)
+    if pick_teams is not None and len(pick_teams) != agents.shape[0]:
+        raise ValueError("pick_teams must have one entry per pick")
+    classes, eligible = _classes(agents, known, reviewers, pick_teams)
     flow = _Flow(np.bincount(classes, minlength=eligible.shape[0]).tolist(), eligible.tolist(), reviewers,
                  _seeded_rank(ids, seed))
     flow.warm_start()
@@ -92,19 +99,30 @@ def _agent_column(pick_agents: Sequence[int | None] | npt.NDArray[np.integer]
     return agents, known
 
 
-def _classes(agents: npt.NDArray[np.int64], known: npt.NDArray[np.bool_], reviewers: Sequence[Reviewer]
+def _classes(agents: npt.NDArray[np.int64], known: npt.NDArray[np.bool_], reviewers: Sequence[Reviewer],
+             pick_teams: Sequence[int | None] | None = None
              ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.bool_]]:
-    """Per pick its class (0: no reviewer excluded; i > 0: the i-th reviewing agent's picks), and per
-    class which reviewers may take it."""
+    """Per pick its class, and per class which reviewers may take it. A class is a pair (i, team):
+    i > 0 for the picks of the i-th reviewing agent (0 for the others), team the pick's team when any
+    reviewer is limited to teams (-1: no team), otherwise 0 for every pick."""
     reviewing = np.array(sorted({r.agent_id for r in reviewers if r.agent_id is not None}), dtype=np.int64)
     at = np.searchsorted(reviewing, agents) if reviewing.shape[0] else np.zeros(agents.shape[0], np.intp)
     hit = known & (at < reviewing.shape[0])
     hit[hit] = reviewing[at[hit]] == agents[hit]
-    classes = np.where(hit, at + 1, 0).astype(np.intp)
-    eligible = np.ones((reviewing.shape[0] + 1, len(reviewers)), dtype=bool)
-    for i, agent in enumerate(reviewing.tolist(), start=1):
-        eligible[i] = [r.agent_id != agent for r in reviewers]
-    return classes, eligible
+    agent_class = np.where(hit, at + 1, 0).astype(np.int64)
+    scoped = pick_teams is not None and any(r.teams is not None for r in reviewers)
+    if scoped:
+        teams = np.array([-1 if t is None else int(t) for t in pick_teams or ()], dtype=np.int64)
+    else:
+        teams = np.zeros(agents.shape[0], dtype=np.int64)
+    keys, inverse = np.unique(np.stack([agent_class, teams], axis=1), axis=0, return_inverse=True)
+    eligible = np.ones((keys.shape[0], len(reviewers)), dtype=bool)
+    for i, (excluded, team) in enumerate(keys.tolist()):
+        for j, reviewer in enumerate(reviewers):
+            own = bool(excluded) and reviewer.agent_id == int(reviewing[excluded - 1])
+            other_team = scoped and reviewer.teams is not None and team not in reviewer.teams
+            eligible[i, j] = not (own or other_team)
+    return inverse.reshape(-1).astype(np.intp), eligible
 
 
 def _seeded_rank(ids: Sequence[int], seed: int) -> list[int]:

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, SQLModel
@@ -30,6 +31,10 @@ from qa.models import User
 from qa.settings import Settings
 
 passwords.use_cheap_hashing()  # before tests.factories hashes its shared password
+
+# Tests measure behaviour, not speed: no per-example deadline (a busy 2-core CI machine would trip it).
+hypothesis_settings.register_profile("caliper", deadline=None)
+hypothesis_settings.load_profile("caliper")
 
 from tests.factories import PASSWORD  # noqa: E402
 

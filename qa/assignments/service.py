@@ -45,6 +45,7 @@ from qa.models import (
     Scorecard,
     Team,
     User,
+    UserTeam,
     utcnow,
 )
 from qa.reviews import service as review_service
@@ -384,14 +385,33 @@ def _reviewers(session: Session, rule: Rule, rule_id: int | None, key: str) -> l
                        col(Assignment.status).in_((AssignmentStatus.open, AssignmentStatus.done)))
                 .group_by(col(Assignment.reviewer_id)))
         loads.update(dict(session.exec(held).all()))
+    teams: dict[int, set[int]] = {}
+    for user_id, team_id in session.exec(select(UserTeam.user_id, UserTeam.team_id)
+                                         .where(col(UserTeam.user_id).in_(ids))):
+        teams.setdefault(user_id, set()).add(team_id)
     out = []
     for spec in rule.reviewers:
         user = users.get(spec.id)
         if user is None or user.role not in REVIEWER_ROLES:
             continue
         capacity = None if spec.capacity is None else max(0, spec.capacity - loads[spec.id])
-        out.append(Reviewer(id=spec.id, agent_id=user.agent_id, capacity=capacity, load=loads[spec.id]))
+        # A manager or reviewer linked to teams opens only those teams' conversations (qa.auth.scope);
+        # admins open everything.
+        scoped = user.role is not Role.admin and spec.id in teams
+        out.append(Reviewer(id=spec.id, agent_id=user.agent_id, capacity=capacity, load=loads[spec.id],
+                            teams=frozenset(teams[spec.id]) if scoped else None))
     return out
+
+
+def _teams_of(session: Session, conversation_ids: list[int]) -> list[int | None]:
+    """Each conversation's team id, in the given order (read in chunks: a run may pick many)."""
+    found: dict[int, int | None] = {}
+    for start in range(0, len(conversation_ids), 5000):
+        chunk = conversation_ids[start:start + 5000]
+        rows = session.exec(select(Conversation.id, Conversation.team_id)
+                            .where(col(Conversation.id).in_(chunk)))
+        found.update((int(cid or 0), team) for cid, team in rows)
+    return [found.get(cid) for cid in conversation_ids]
 
 
 def _scope_agents(session: Session, filters: Filters) -> list[int]:
@@ -463,7 +483,9 @@ def run_rule(
 
     reviewers = _reviewers(session, rule, rule_id, key)
     pick_agents = [None if a == NO_AGENT else int(a) for a in picked.agents.tolist()]
-    owners = allocate(pick_agents, reviewers, seed_for(seed, "allocate"))
+    pick_teams = (_teams_of(session, picked.ids.tolist()) if any(r.teams is not None for r in reviewers)
+                  else None)
+    owners = allocate(pick_agents, reviewers, seed_for(seed, "allocate"), pick_teams)
     rows = [
         {"conversation_id": int(cid), "reviewer_id": owner, "scorecard_id": rule.scorecard_id,
          "status": AssignmentStatus.open.value, "due_at": due_at, "created_at": now, "updated_at": now,
@@ -775,6 +797,7 @@ def replace_assignment(session: Session, *, actor: User, assignment_id: Any, rea
     period_taken = cand.not_in_period(row.id, assignment.period_key)
     if reviewer.agent_id is not None:  # never the reviewer's own conversation
         base.append(col(Conversation.agent_id).is_distinct_from(reviewer.agent_id))
+    base.append(scope.conversation_filter(session, reviewer))  # one the reviewer can open
     same_agent = rule.quota.kind == "per_agent"
     if same_agent:
         agent = conversation.agent_id

@@ -5,11 +5,23 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import ColumnElement, false, true
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from qa.errors import NotFound
-from qa.models import Conversation, Review, ReviewKind, ReviewStatus, Role, User, UserTeam
+from qa.models import (
+    CalibrationParticipant,
+    CalibrationSession,
+    CalibrationStatus,
+    Conversation,
+    Review,
+    ReviewKind,
+    ReviewStatus,
+    Role,
+    User,
+    UserTeam,
+)
 
 MAX_ID = 2**31 - 1
 
@@ -34,9 +46,11 @@ def review_filter(session: Session, actor: User) -> ColumnElement[bool]:
 
     Agents see only submitted manual reviews of themselves (never calibration or drafts);
     reviewers see the reviews they wrote; managers those of their teams' conversations.
+    Calibration (issue 6): a review of a calibration session is blind — only its author sees it until
+    the session is revealed, whatever their role; afterwards, if submitted, the session's participants
+    and the managers and admins who see its conversation. A grader-QA re-score (`regrade_of_id`) is
+    shown to the re-graded reviewer once it is submitted, so they learn from it.
     """
-    if actor.role is Role.admin:
-        return true()
     if actor.role is Role.agent:
         if not actor.agent_id:
             return false()
@@ -45,13 +59,43 @@ def review_filter(session: Session, actor: User) -> ColumnElement[bool]:
             & (col(Review.status) == ReviewStatus.submitted)
             & (col(Review.kind) == ReviewKind.manual)
         )
+    # Written as "id NOT IN (a small set)" rather than a test on calibration_id, so that the report
+    # queries still read their covering indexes alone (every SQLite index holds the rowid).
+    blind = col(Review.id).not_in(_blind_reviews(actor))
+    if actor.role is Role.admin:
+        return blind
     if actor.role is Role.reviewer:
-        return col(Review.reviewer_id) == actor.id
+        return (col(Review.reviewer_id) == actor.id) | (blind & _shared_with_reviewer(actor))
     teams = team_ids(session, actor)
     if not teams:
-        return true()
+        return blind
     in_team = select(Conversation.id).where(col(Conversation.team_id).in_(teams))
-    return col(Review.conversation_id).in_(in_team) | (col(Review.reviewer_id) == actor.id)
+    return (col(Review.reviewer_id) == actor.id) | (
+        blind & (col(Review.conversation_id).in_(in_team) | _shared_with_reviewer(actor)))
+
+
+def _blind_reviews(actor: User) -> Any:
+    """Ids of other people's calibration reviews `actor` may not read: of a session not yet revealed,
+    or left as drafts (scoring closes at the reveal; a late draft is never shown)."""
+    other = aliased(Review, name="blind_review")
+    revealed = select(CalibrationSession.id).where(CalibrationSession.status == CalibrationStatus.revealed)
+    return select(other.id).where(
+        col(other.calibration_id).is_not(None), col(other.reviewer_id) != actor.id,
+        col(other.calibration_id).not_in(revealed) | (col(other.status) != ReviewStatus.submitted))
+
+
+def _shared_with_reviewer(actor: User) -> ColumnElement[bool]:
+    """Others' reviews a reviewer may read: those of revealed sessions they took part in, and
+    submitted re-scores of their own reviews (grader QA)."""
+    mine = aliased(Review, name="regraded_review")
+    joined = col(CalibrationSession.id) == col(CalibrationParticipant.session_id)
+    sessions = (select(CalibrationParticipant.session_id).join(CalibrationSession, joined)
+                .where(CalibrationParticipant.user_id == actor.id,
+                       CalibrationSession.status == CalibrationStatus.revealed))
+    of_mine = select(mine.id).where(mine.reviewer_id == actor.id)
+    submitted = col(Review.status) == ReviewStatus.submitted
+    return submitted & (col(Review.calibration_id).in_(sessions)
+                        | (col(Review.calibration_id).is_(None) & col(Review.regrade_of_id).in_(of_mine)))
 
 
 def visible_conversations(session: Session, actor: User) -> SelectOfScalar[Conversation]:

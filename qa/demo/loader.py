@@ -298,6 +298,7 @@ def load_demo(
     summary.sampling_rule_added = _ensure_sampling_rule(session, staff["manager@caliper.demo"], version,
                                                         reviewers, now=now)
     summary.coaching_added = _ensure_coaching(session, staff, agent_users, now=now)
+    _ensure_calibration(session, staff, version)
     _count(session, version.scorecard_id, summary)
     return summary
 
@@ -401,6 +402,56 @@ def _ensure_sampling_rule(session: Session, manager: User, version: ScorecardVer
     })
     row = sampling_service.create_rule(session, actor=manager, rule=rule)
     sampling_service.run_stored_rule(session, actor=manager, rule_id=row.id, trigger="cli", now=now)
+    return True
+
+
+DEMO_CALIBRATION = ("IRC calibration: refunds and resets", "IRC calibration: this week")
+
+
+def _ensure_calibration(session: Session, staff: dict[str, User], version: ScorecardVersion) -> bool:
+    """Two calibration sessions on IRC conversations (every participant sees them): one revealed, scored by
+    three reviewers and the manager as benchmark, with a consensus; one open for reviewer@ to score blind."""
+    import random
+
+    from qa.calibration import service as calibration_service
+    from qa.models import CalibrationSession
+
+    existing = select(CalibrationSession.id).where(CalibrationSession.name == DEMO_CALIBRATION[0])
+    if session.exec(existing).first() is not None:
+        return False
+    manager, admin = staff["manager@caliper.demo"], staff["admin@caliper.demo"]
+    first, second = staff["reviewer@caliper.demo"], staff["reviewer2@caliper.demo"]
+    irc = select(Conversation.id).where(Conversation.source == IRC_SOURCE,
+                                        col(Conversation.agent_id).is_not(None))
+    ids = list(session.exec(irc.order_by(col(Conversation.created_at).desc()).limit(9)))
+    if len(ids) < 9:
+        return False
+    cal = calibration_service.create_session(session, actor=manager, data=calibration_service.SessionIn(
+        name=DEMO_CALIBRATION[0], scorecard_id=version.scorecard_id,
+        participant_ids=[first.id, second.id, admin.id],
+        conversation_ids=ids[:5], benchmark_id=manager.id, notes="Score as you would any review."))
+    defn = scorecard_service.definition_for(session, version.id or 0)
+    rng = random.Random(2026)
+    for conversation_id in ids[:5]:
+        truth = {c.key: rng.randrange(len(c.options)) for c in defn.criteria}
+        for who, drift in ((manager, 0), (first, 0), (second, 1), (admin, -1)):
+            ratings = []
+            for c in defn.criteria:
+                step = drift if rng.random() < 0.4 else 0
+                index = min(len(c.options) - 1, max(0, truth[c.key] + step + (rng.random() < 0.15)))
+                ratings.append(review_service.RatingIn(c.key, c.options[index].label))
+            calibration_service.submit_review(session, actor=who, session_id=cal.id,
+                                              conversation_id=conversation_id, ratings=ratings)
+    calibration_service.reveal(session, actor=manager, session_id=cal.id)
+    for conversation_id in ids[:3]:
+        c = defn.criteria[0]
+        calibration_service.set_consensus(session, actor=manager, session_id=cal.id,
+                                          conversation_id=conversation_id, criterion_key=c.key,
+                                          option_label=c.options[truth[c.key]].label,
+                                          comment="Agreed in the calibration meeting.")
+    calibration_service.create_session(session, actor=manager, data=calibration_service.SessionIn(
+        name=DEMO_CALIBRATION[1], scorecard_id=version.scorecard_id, participant_ids=[first.id, second.id],
+        conversation_ids=ids[5:9], benchmark_id=manager.id))
     return True
 
 
@@ -536,7 +587,8 @@ def _count(session: Session, scorecard_id: int, summary: DemoSummary) -> None:
     summary.conversations = session.exec(select(func.count()).select_from(Conversation)
                                          .where(col(Conversation.source).in_(DEMO_SOURCES))).one()
     rows = session.exec(select(Review.status, func.count(), func.count(col(Review.acknowledged_at)))
-                        .where(col(Review.version_id).in_(_version_ids(scorecard_id)))
+                        .where(col(Review.version_id).in_(_version_ids(scorecard_id)),
+                               col(Review.kind) == ReviewKind.manual)  # not the calibration sessions' reviews
                         .group_by(col(Review.status))).all()
     for status, total, acknowledged in rows:
         if status == ReviewStatus.submitted:

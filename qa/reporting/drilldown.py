@@ -10,6 +10,8 @@ so its count and mean equal the number it was opened from:
   mean is the mean of those ratings × 100, i.e. the criterion average;
 - `outcome`: passed = passed reviews; failed = reviews that did not pass (critical fails included);
   critical = critically failed reviews.
+- `disputed`: any = reviews with at least one dispute (any status); accepted = reviews with an accepted
+  dispute (the dashboard's disputes "lost"). A review disputed twice is listed once.
 
 Who sees which rows: `stats.report_filter` (agents: their own reviews; managers and reviewers: their
 teams', all when linked to no team; admins: all). A row links to the review page only when the viewer
@@ -30,7 +32,7 @@ from typing import Any
 
 from sqlalchemy import Select, func
 from sqlalchemy.orm import aliased
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
 from qa import org_settings
 from qa.auth import scope
@@ -39,6 +41,8 @@ from qa.models import (
     Agent,
     Channel,
     Conversation,
+    Dispute,
+    DisputeStatus,
     Rating,
     Review,
     Role,
@@ -53,11 +57,12 @@ from qa.reporting.stats import Slice
 from scorecards.definition import KEY_PATTERN
 
 OUTCOMES = {"passed": "passed only", "failed": "not passed only", "critical": "critical fails only"}
+DISPUTED = {"any": "with a dispute", "accepted": "with an accepted dispute"}
 PAGE_SIZE = 50
 DEFAULT_DAYS = 30
 ID_PATTERN = re.compile(r"^[0-9]{1,10}$")
 PARAMS = ("start", "end", "team", "agent", "channel", "scorecard", "reviewer", "criterion", "root_cause",
-          "outcome")
+          "outcome", "disputed")
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,7 @@ class DrillQuery:
     criterion: str | None = None
     root_cause: str | None = None
     outcome: str | None = None
+    disputed: str | None = None
 
     def params(self) -> dict[str, str]:
         """The query as URL parameters (for the next page and for links)."""
@@ -75,7 +81,7 @@ class DrillQuery:
         values = {"start": p.start.isoformat(), "end": p.end.isoformat(), "team": p.team_id,
                   "agent": p.agent_id, "channel": p.channel, "scorecard": p.scorecard_id,
                   "reviewer": p.reviewer_id, "criterion": self.criterion, "root_cause": self.root_cause,
-                  "outcome": self.outcome}
+                  "outcome": self.outcome, "disputed": self.disputed}
         return {k: str(v) for k, v in values.items() if v is not None and v != ""}
 
 
@@ -156,9 +162,13 @@ def parse_query(params: Mapping[str, str], today: date | None = None) -> DrillQu
     outcome = _text(params, "outcome", 20)
     if outcome and outcome not in OUTCOMES:
         raise InvalidInput(f"Unknown outcome {outcome!r}; one of: {', '.join(OUTCOMES)}.", field="outcome")
+    disputed = _text(params, "disputed", 20)
+    if disputed and disputed not in DISPUTED:
+        raise InvalidInput(f"Unknown disputed filter {disputed!r}; one of: {', '.join(DISPUTED)}.",
+                           field="disputed")
     piece = Slice(start, end, team_id=_id(params, "team"), agent_id=_id(params, "agent"), channel=channel,
                   scorecard_id=_id(params, "scorecard"), reviewer_id=_id(params, "reviewer"))
-    return DrillQuery(piece, criterion, root_cause, outcome)
+    return DrillQuery(piece, criterion, root_cause, outcome, disputed)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -181,6 +191,11 @@ def _filtered(session: Session, actor: User, query: DrillQuery, *columns: Any) -
         found = found.where(col(Review.passed).is_(False))
     elif query.outcome == "critical":
         found = found.where(col(Review.failed_critical).is_(True))
+    if query.disputed:
+        disputes = select(Dispute.id).where(col(Dispute.review_id) == col(Review.id))
+        if query.disputed == "accepted":
+            disputes = disputes.where(col(Dispute.status) == DisputeStatus.accepted)
+        found = found.where(disputes.exists())
     return found
 
 
@@ -274,6 +289,8 @@ def describe(session: Session, actor: User, query: DrillQuery) -> tuple[str, str
         parts.append(f"root cause “{query.root_cause}”")
     if query.outcome:
         parts.append(OUTCOMES[query.outcome])
+    if query.disputed:
+        parts.append(DISPUTED[query.disputed])
     return ", ".join(parts), name
 
 

@@ -44,7 +44,7 @@ from sqlmodel import Session, col
 
 from qa.auth import scope
 from qa.errors import InvalidInput
-from qa.models import Conversation, Criterion, CriterionDay, Rating, Review, Role, User
+from qa.models import Conversation, Criterion, CriterionDay, Rating, Review, Role, ScorecardVersion, User
 from qa.reporting import rollup
 
 MAX_DAYS = 3 * 366  # a report spans at most about three years
@@ -345,23 +345,28 @@ def _criteria_from_summary(
 
 
 def criterion_names(session: Session, keys: Sequence[str]) -> dict[str, str]:
-    """Each key's display name: the one in the newest scorecard version that has the key."""
+    """Each key's display name: the one in the newest published scorecard version that has the key
+    (a draft's names stay out of reports until it is published)."""
     if not keys:
         return {}
     query = (
         select_rows(col(Criterion.key), col(Criterion.name))
-        .where(col(Criterion.key).in_(sorted(set(keys))))
+        .join(ScorecardVersion, col(ScorecardVersion.id) == col(Criterion.version_id))
+        .where(col(Criterion.key).in_(sorted(set(keys))), col(ScorecardVersion.published).is_(True))
         .order_by(col(Criterion.version_id))
     )
     return {key: name for key, name in session.execute(query)}  # newest version wins
 
 
 def criterion_order(session: Session, keys: Sequence[str]) -> list[str]:
-    """Keys in the order the newest version that has them lists them (unknown keys last, by name)."""
+    """Keys in the order the newest published version that has them lists them (unknown keys last, by
+    name)."""
     if not keys:
         return []
-    query = select_rows(col(Criterion.key), col(Criterion.version_id), col(Criterion.position)).where(
-        col(Criterion.key).in_(sorted(set(keys)))
+    query = (
+        select_rows(col(Criterion.key), col(Criterion.version_id), col(Criterion.position))
+        .join(ScorecardVersion, col(ScorecardVersion.id) == col(Criterion.version_id))
+        .where(col(Criterion.key).in_(sorted(set(keys))), col(ScorecardVersion.published).is_(True))
     )
     newest: dict[str, tuple[int, int]] = {}
     for key, version_id, position in session.execute(query):

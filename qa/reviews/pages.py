@@ -16,10 +16,12 @@ from starlette.responses import RedirectResponse, Response
 
 from qa.assignments.pages import assignments_panel
 from qa.auth.deps import CurrentUser, ReviewerUser, SessionDep, SettingsDep, db_route
+from qa.calibration import grader as grader_service
+from qa.calibration import service as calibration_service
 from qa.coaching import disputes as dispute_service
 from qa.coaching import pins as pin_service
 from qa.errors import InvalidInput, NotFound
-from qa.models import User
+from qa.models import ReviewKind, User
 from qa.reviews import service as review_service
 from qa.reviews.service import QueueFilters, ReviewFilters
 from qa.web.htmx import hx_redirect, hx_target, is_htmx
@@ -192,7 +194,11 @@ def _detail_ctx(request: Request, session: Session, user: User, detail: review_s
     review = detail.review
     ctx = {"d": detail, "review": review, "editing": editing, "NA": NA_VALUE,
            "active_nav": _nav_for(user), "flash": request.session.pop(FLASH_KEY, None),
-           "disputes": None, "pins": [], "can_pin": False}
+           "disputes": None, "pins": [], "can_pin": False,
+           "calibration": calibration_service.banner(session, review),
+           "regrade_of": grader_service.banner(session, review)}
+    if review.kind == ReviewKind.calibration:  # never agent-facing: no disputes, pins or acknowledgement
+        return ctx
     if not editing:  # disputes and pins show on the read-only review
         ctx["disputes"] = dispute_service.review_disputes(session, actor=user, review=review)
         ctx["pins"] = pin_service.review_pins(session, actor=user, review_id=review.id or 0)
@@ -329,7 +335,10 @@ def submit(
             return render(request, "reviews/_submit_feedback.html", ctx, status_code=422)
         ctx = _detail_ctx(request, session, user, d, editing=True) | {"submit_error": exc.message}
         return render(request, "reviews/review.html", ctx, status_code=422)
-    _flash(request, "Review submitted. The agent can see it now.")
+    _flash(request, "Re-score submitted: compare it with the original from the link below."
+           if review.regrade_of_id is not None else
+           "Calibration review submitted. The others see it only once the session is revealed."
+           if review.kind == ReviewKind.calibration else "Review submitted. The agent can see it now.")
     return hx_redirect(request, str(request.url_for("reviews:detail", review_id=review.id)))
 
 

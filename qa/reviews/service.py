@@ -29,6 +29,8 @@ from qa.models import (
     Agent,
     Assignment,
     AuthorRole,
+    CalibrationSession,
+    CalibrationStatus,
     Channel,
     Conversation,
     Criterion,
@@ -47,6 +49,7 @@ from qa.models import (
 )
 from qa.models.base import UTCDateTime
 from qa.notifications import service as notifications
+from qa.scorecard_admin import scopes as scorecard_scopes
 from qa.scorecard_admin import service as scorecard_service
 from scorecards import CriterionDef, Option, ScorecardDef, ScoreResult, missing_ratings, score_review
 
@@ -386,6 +389,8 @@ def _editable_review(session: Session, actor: User, review_id: Any) -> Review:
         raise Forbidden("Only the reviewer who wrote this review can change it.")
     if review.kind == ReviewKind.auto:
         raise Forbidden("Automatic reviews can't be edited by hand.")
+    if review.calibration_id is not None:
+        _check_calibration_open(session, review.calibration_id)
     conversation = session.get(Conversation, review.conversation_id)
     if conversation is not None:
         if actor.agent_id is not None and actor.agent_id == conversation.agent_id:
@@ -571,7 +576,7 @@ def start_review(
         return existing
     assignment = _open_assignment(session, actor.id, conversation.id)
     if scorecard_id is None:
-        scorecard_id = assignment.scorecard_id if assignment else _default_scorecard_id(session)
+        scorecard_id = assignment.scorecard_id if assignment else _default_scorecard_id(session, conversation)
     version = _usable_version(session, scorecard_id)
     review = Review(conversation_id=conversation.id, version_id=version.id, reviewer_id=actor.id,  # type: ignore[arg-type]
                     agent_id=conversation.agent_id, kind=ReviewKind.manual, status=ReviewStatus.draft)
@@ -607,12 +612,9 @@ def _existing_review(session: Session, reviewer_id: int | None, conversation_id:
     return session.exec(query.order_by(col(Review.id).desc())).first()
 
 
-def _default_scorecard_id(session: Session) -> int:
-    published = exists().where(col(ScorecardVersion.scorecard_id) == col(Scorecard.id),
-                               col(ScorecardVersion.published).is_(True))
-    query = (select(Scorecard.id).where(col(Scorecard.archived).is_(False), published)
-             .order_by(col(Scorecard.created_at).desc(), col(Scorecard.id).desc()))
-    found = session.exec(query).first()
+def _default_scorecard_id(session: Session, conversation: Conversation | None = None) -> int:
+    """The scope-based default (qa.scorecard_admin.scopes): most specific team/channel match, else newest."""
+    found = scorecard_scopes.default_scorecard_id(session, conversation)
     if found is None:
         raise NotFound("There is no scorecard yet: a manager must create one before conversations "
                        "can be reviewed.")
@@ -854,7 +856,16 @@ def _scorecard_id(session: Session, version_id: int) -> int:
     return scorecard_service.get_version(session, version_id).scorecard_id
 
 
+def _check_calibration_open(session: Session, calibration_id: int) -> None:
+    """Scoring in a calibration session closes when the manager reveals it (issue 6)."""
+    found = session.get(CalibrationSession, calibration_id)
+    if found is not None and found.status != CalibrationStatus.open:
+        raise Conflict(f"Calibration session '{found.name}' has been revealed: its scoring is closed.")
+
+
 def _complete_assignment(session: Session, review: Review, *, defn_scorecard_id: int) -> None:
+    if review.kind != ReviewKind.manual:  # calibration and re-score reviews never complete assignments
+        return
     query = select(Assignment).where(Assignment.reviewer_id == review.reviewer_id,
                                      Assignment.conversation_id == review.conversation_id,
                                      Assignment.scorecard_id == defn_scorecard_id,
@@ -1275,3 +1286,41 @@ def _filter_choices(session: Session, allowed: tuple[int, ...]) -> FilterChoices
 
     return FilterChoices(teams=choices(teams_query), agents=choices(agents_query),
                          reviewers=choices(reviewers_query), scorecards=choices(cards_query))
+
+
+def create_scored_review(
+    session: Session,
+    *,
+    actor: User,
+    conversation: Conversation,
+    version_id: int,
+    ratings: Sequence[RatingIn],
+    comment: str | None,
+    kind: ReviewKind,
+    calibration_id: int | None = None,
+    regrade_of_id: int | None = None,
+) -> Review:
+    """A complete, submitted review by `actor` on a given version (calibration and re-score reviews).
+
+    The caller has checked that the actor may review this conversation in this context; this checks
+    the ratings (every criterion, naming the bad field), scores and audits. Agents are not notified:
+    only manual reviews reach them.
+    """
+    defn = scorecard_service.definition_for(session, version_id)
+    chosen = _checked_ratings(defn, ratings)
+    review = Review(conversation_id=conversation.id, version_id=version_id, reviewer_id=actor.id,  # type: ignore[arg-type]
+                    agent_id=conversation.agent_id, kind=kind, status=ReviewStatus.submitted,
+                    comment=_clean_text(comment or "", "comment"), submitted_at=utcnow(),
+                    calibration_id=calibration_id, regrade_of_id=regrade_of_id)
+    session.add(review)
+    session.flush()
+    ids = {c.key: c.id for c in scorecard_service.criteria_for(session, version_id)}
+    for criterion, option, text, cause in chosen:
+        session.add(Rating(review_id=review.id, criterion_id=ids[criterion.key], criterion_key=criterion.key,  # type: ignore[arg-type]
+                           option_label=option.label if option else None,
+                           option_score=option.score if option else None, comment=text, root_cause=cause))
+    session.flush()
+    _rescore(session, review, defn)
+    audit.record(session, actor=actor, action="review.create", entity="review", entity_id=review.id,
+                 after=_snapshot(session, review))
+    return review

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 from sqlmodel import Session
+from starlette.responses import Response
 
 from qa.auth.deps import SessionDep, require_api_role
-from qa.errors import CaliperError, TooLarge
+from qa.errors import CaliperError, Conflict, NotFound, TooLarge
 from qa.models import Role, Scorecard, ScorecardVersion, User
+from qa.scorecard_admin import editor as scorecard_editor
 from qa.scorecard_admin import service as scorecard_service
+from qa.scorecard_admin import whatif as whatif_service
 from scorecards import DefinitionError, ScorecardDef, parse_definition
 from scorecards.definition import MAX_DEFINITION_BYTES
 
@@ -64,6 +67,7 @@ class ScorecardOut(BaseModel):
     archived: bool
     created_at: datetime
     criteria: list[CriterionOut]
+    published: bool = True  # False: the scorecard's draft (GET/POST .../draft)
 
 
 class ScorecardSummary(BaseModel):
@@ -161,6 +165,12 @@ def _parse(raw: RawDefinition) -> ScorecardDef:
 
 def _scorecard_out(session: Session, card: Scorecard, version: ScorecardVersion) -> ScorecardOut:
     defn = scorecard_service.definition_for(session, version.id)  # type: ignore[arg-type]
+    return _definition_out(card, version, defn)
+
+
+def _definition_out(
+    card: Scorecard, version: ScorecardVersion, defn: ScorecardDef, *, published: bool = True
+) -> ScorecardOut:
     criteria = [
         CriterionOut(key=c.key, name=c.name, section=c.section, scale=c.scale,
                      options=[OptionOut(label=o.label, score=o.score) for o in c.options], weight=c.weight,
@@ -170,7 +180,8 @@ def _scorecard_out(session: Session, card: Scorecard, version: ScorecardVersion)
     ]
     return ScorecardOut(id=card.id or 0, version=version.version, name=defn.name,
                         description=defn.description, pass_threshold=defn.pass_threshold,
-                        archived=card.archived, created_at=version.created_at, criteria=criteria)
+                        archived=card.archived, created_at=version.created_at, criteria=criteria,
+                        published=published)
 
 
 @router.post("", status_code=201, response_model=ScorecardOut, responses=_WRITE_RESPONSES,
@@ -219,3 +230,103 @@ def create_version(
     defn = _parse(raw)
     version = scorecard_service.add_version(session, actor=user, scorecard_id=scorecard_id, definition=defn)
     return _scorecard_out(session, card, version)
+
+
+# --- drafts, publish, what-if (issue 6) -------------------------------------------------------------------
+
+
+class WhatIfAgentOut(BaseModel):
+    """One agent's mean score now and under the definition."""
+
+    agent_id: int | None
+    name: str | None
+    reviews: int
+    mean_now: float | None
+    mean_draft: float | None
+    change: float | None
+
+
+class WhatIfOut(BaseModel):
+    """How the period's submitted manual reviews would score under the definition."""
+
+    start: date
+    end: date
+    reviews: int
+    mean_now: float | None
+    mean_draft: float | None
+    pass_rate_now: float | None
+    pass_rate_draft: float | None
+    became_pass: int
+    became_fail: int
+    remapped_ratings: int
+    dropped_ratings: int
+    agents: list[WhatIfAgentOut]
+
+
+def _draft_out(session: Session, card: Scorecard, version: ScorecardVersion) -> ScorecardOut:
+    # The draft changes in place, so it is read past the definition cache.
+    defn = scorecard_editor.version_definition(session, version)
+    return _definition_out(card, version, defn, published=False)
+
+
+@router.get("/{scorecard_id:int}/draft", response_model=ScorecardOut, responses={404: _NOT_FOUND})
+def get_draft(session: SessionDep, user: ScorecardWriter, scorecard_id: int) -> ScorecardOut:
+    """The scorecard's draft version (404 when it has none)."""
+    card = scorecard_service.get_scorecard(session, scorecard_id)
+    draft = scorecard_editor.get_draft(session, scorecard_id)
+    if draft is None:
+        raise NotFound(f"Scorecard {scorecard_id} has no draft.")
+    return _draft_out(session, card, draft)
+
+
+@router.post("/{scorecard_id:int}/draft", response_model=ScorecardOut,
+             responses={404: _NOT_FOUND, 409: {"description": "Archived"}, **_WRITE_RESPONSES},
+             openapi_extra={"requestBody": _REQUEST_BODY})
+def put_draft(
+    session: SessionDep, user: ScorecardWriter, scorecard_id: int, raw: DefinitionBody
+) -> ScorecardOut:
+    """Make this definition the scorecard's draft (created if needed); nothing is published."""
+    card = scorecard_service.get_scorecard(session, scorecard_id)
+    scorecard_editor.replace_draft(session, actor=user, scorecard_id=scorecard_id, definition=_parse(raw))
+    draft = scorecard_editor.get_draft(session, scorecard_id)
+    if draft is None:  # the definition equals the current version: nothing to draft
+        raise Conflict("The definition is the same as the current version; there is nothing to draft.")
+    return _draft_out(session, card, draft)
+
+
+@router.delete("/{scorecard_id:int}/draft", status_code=204, responses={404: _NOT_FOUND})
+def delete_draft(session: SessionDep, user: ScorecardWriter, scorecard_id: int) -> Response:
+    """Discard the draft."""
+    scorecard_editor.discard_draft(session, actor=user, scorecard_id=scorecard_id)
+    return Response(status_code=204)
+
+
+@router.post("/{scorecard_id:int}/publish", response_model=ScorecardOut,
+             responses={404: _NOT_FOUND, 409: {"description": "No draft, or archived"}})
+def publish(session: SessionDep, user: ScorecardWriter, scorecard_id: int) -> ScorecardOut:
+    """Publish the draft as the new current version; earlier reviews keep their version."""
+    card = scorecard_service.get_scorecard(session, scorecard_id)
+    version = scorecard_editor.publish_draft(session, actor=user, scorecard_id=scorecard_id)
+    return _scorecard_out(session, card, version)
+
+
+@router.post("/{scorecard_id:int}/what-if", response_model=WhatIfOut,
+             responses={404: _NOT_FOUND, **_WRITE_RESPONSES},
+             openapi_extra={"requestBody": {**_REQUEST_BODY, "required": False}})
+def what_if(
+    session: SessionDep, user: ScorecardWriter, scorecard_id: int, raw: DefinitionBody,
+    start: date | None = None, end: date | None = None,
+) -> WhatIfOut:
+    """Rescore the period's reviews (default: last 30 days) under the body's definition, or the draft."""
+    defn = _parse(raw) if raw.body.strip() else None
+    report = whatif_service.what_if(session, actor=user, scorecard_id=scorecard_id, definition=defn,
+                                    start=start, end=end)
+    r = report.result
+    agents = [WhatIfAgentOut(agent_id=a.agent_id, name=name if a.agent_id else None, reviews=a.n_reviews,
+                             mean_now=a.mean_now, mean_draft=a.mean_draft, change=a.change)
+              for name, a in report.agents()]
+    return WhatIfOut(start=report.start, end=report.end, reviews=r.n_reviews, mean_now=r.mean_now,
+                     mean_draft=r.mean_draft, pass_rate_now=r.pass_rate_now,
+                     pass_rate_draft=r.pass_rate_draft,
+                     became_pass=r.became_pass, became_fail=r.became_fail, remapped_ratings=r.remapped,
+                     dropped_ratings=r.dropped, agents=agents)

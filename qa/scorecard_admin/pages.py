@@ -8,11 +8,12 @@ from pathlib import PurePath
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
-from sqlmodel import Session
-from starlette.responses import Response
+from sqlmodel import Session, col, select
+from starlette.responses import RedirectResponse, Response
 
 from qa.auth.deps import ManagerUser, SessionDep
-from qa.models import Scorecard, ScorecardVersion
+from qa.models import Channel, Scorecard, ScorecardVersion, Team
+from qa.scorecard_admin import editor, scopes
 from qa.scorecard_admin import service as scorecard_service
 from qa.web.htmx import hx_redirect
 from qa.web.templates import render
@@ -104,7 +105,16 @@ def _detail_context(session: Session, card: Scorecard, version: ScorecardVersion
         "review_total": sum(n_reviews for _, _, n_reviews in versions),
         "version_reviews": next(n for v, _, n in versions if v.id == version.id),
         "active_nav": "scorecards", "errors": [], "text": "",
+        "draft": editor.get_draft(session, card.id),  # type: ignore[arg-type]
+        "scopes": scopes.scopes_by_scorecard(session, [card.id]).get(card.id or 0, []),  # type: ignore[list-item]
+        **scope_choices(session),
     }
+
+
+def scope_choices(session: Session) -> dict[str, Any]:
+    """Teams and channels for the scope form."""
+    teams = list(session.exec(select(Team).order_by(col(Team.name))))
+    return {"teams": teams, "channels": [c.value for c in Channel]}
 
 
 def _slug(name: str) -> str:
@@ -121,11 +131,15 @@ def list_page(
     """Every scorecard with its current version, criteria and review counts."""
     rows = scorecard_service.list_scorecards(session, include_archived=True)
     counts = scorecard_service.criteria_counts(session, [version.id for _, version, _ in rows])  # type: ignore[misc]
+    drafts = editor.drafts_by_scorecard(session)
+    rows += [(card, drafts[card.id], 0) for card in editor.unpublished_scorecards(session, drafts)]  # type: ignore[index]
+    rows.sort(key=lambda row: row[0].name.lower())
+    counts |= scorecard_service.criteria_counts(session, [d.id for d in drafts.values()])  # type: ignore[misc]
     archived_count = sum(1 for card, _, _ in rows if card.archived)
     shown = [row for row in rows if row[0].archived == (show == "archived")]
     ctx = {"rows": shown, "criteria_counts": counts, "show": show, "archived_count": archived_count,
            "active_count": len(rows) - archived_count, "flash": pop_flash(request),
-           "active_nav": "scorecards"}
+           "active_nav": "scorecards", "drafts": drafts, "scopes": scopes.scopes_by_scorecard(session)}
     return render(request, "scorecards/list.html", ctx)
 
 
@@ -158,6 +172,8 @@ def detail(
 ) -> Response:
     """A version (the current one unless ?version=N) as reviewers see it, with the version history."""
     card = scorecard_service.get_scorecard(session, scorecard_id)
+    if version is None and editor.current_or_none(session, scorecard_id) is None:  # only a draft so far
+        return RedirectResponse(str(request.url_for("scorecards:edit", scorecard_id=scorecard_id)), 303)
     shown = scorecard_service.version_by_number(session, scorecard_id=scorecard_id, number=version)
     ctx = _detail_context(session, card, shown) | {"flash": pop_flash(request)}
     return render(request, "scorecards/detail.html", ctx)

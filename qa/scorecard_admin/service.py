@@ -11,7 +11,7 @@ from sqlmodel import Session, col, func, select
 from qa import cache
 from qa.audit import service as audit
 from qa.errors import Conflict, NotFound
-from qa.models import Criterion, Review, Scorecard, ScorecardVersion, User
+from qa.models import Criterion, Review, Scorecard, ScorecardVersion, User, utcnow
 from scorecards import CriterionDef, Option, ScorecardDef, definition_to_dict
 
 _MAX_ID = 2**63
@@ -49,7 +49,7 @@ def _add_version(
 ) -> ScorecardVersion:
     version = ScorecardVersion(scorecard_id=scorecard.id, version=number, name=definition.name,  # type: ignore[arg-type]
                                description=definition.description, pass_threshold=definition.pass_threshold,
-                               created_by_id=actor.id if actor else None)
+                               created_by_id=actor.id if actor else None, published_at=utcnow())
     session.add(version)
     session.flush()
     for position, crit in enumerate(definition.criteria):
@@ -174,6 +174,9 @@ def add_version(
     card = get_scorecard(session, scorecard_id)
     if card.archived:
         raise Conflict(f"Scorecard “{card.name}” is archived. Unarchive it before uploading a new version.")
+    from qa.scorecard_admin.editor import require_no_draft  # editor builds on this module
+
+    require_no_draft(session, scorecard_id)
     return update_scorecard(session, actor=actor, scorecard_id=scorecard_id, definition=definition)
 
 
@@ -194,13 +197,14 @@ def archive_scorecard(
 
 
 def version_by_number(session: Session, *, scorecard_id: int, number: int | None) -> ScorecardVersion:
-    """Version `number` of a scorecard (the current one when None), or NotFound."""
+    """Published version `number` of a scorecard (the current one when None), or NotFound (drafts too)."""
     get_scorecard(session, scorecard_id)
     if number is None:
         return current_version(session, scorecard_id)
     version = session.exec(
         select(ScorecardVersion).where(ScorecardVersion.scorecard_id == scorecard_id,
-                                       ScorecardVersion.version == number)
+                                       ScorecardVersion.version == number,
+                                       col(ScorecardVersion.published).is_(True))
     ).first() if 0 < number < _MAX_ID else None
     if version is None:
         raise NotFound(f"Scorecard {scorecard_id} has no version {number}.")
@@ -208,7 +212,7 @@ def version_by_number(session: Session, *, scorecard_id: int, number: int | None
 
 
 def list_versions(session: Session, scorecard_id: int) -> list[tuple[ScorecardVersion, int, int]]:
-    """Every version of a scorecard, newest first, with its criteria and review counts (one query)."""
+    """Every published version of a scorecard, newest first, with criteria and review counts (one query)."""
     criteria = (select(Criterion.version_id, func.count(col(Criterion.id)).label("n"))
                 .group_by(col(Criterion.version_id)).subquery())
     reviews = (select(Review.version_id, func.count(col(Review.id)).label("n"))
@@ -217,7 +221,7 @@ def list_versions(session: Session, scorecard_id: int) -> list[tuple[ScorecardVe
         select(ScorecardVersion, func.coalesce(criteria.c.n, 0), func.coalesce(reviews.c.n, 0))
         .outerjoin(criteria, criteria.c.version_id == ScorecardVersion.id)
         .outerjoin(reviews, reviews.c.version_id == ScorecardVersion.id)
-        .where(ScorecardVersion.scorecard_id == scorecard_id)
+        .where(ScorecardVersion.scorecard_id == scorecard_id, col(ScorecardVersion.published).is_(True))
         .order_by(col(ScorecardVersion.version).desc())
     )
     return [(version, int(n_crit), int(n_rev)) for version, n_crit, n_rev in session.exec(query)]

@@ -512,3 +512,24 @@ def test_run_now_racing_the_scheduler_becomes_an_extra_run(
     monkeypatch.setattr(service, "_claimed", lambda *args: False)
     result = service.run_stored_rule(session, actor=org.manager, rule_id=row.id, now=NOW)
     assert result.schedule_key is None and result.status == "done" and result.assigned == 11
+
+
+def test_reviewers_linked_to_teams_get_only_conversations_they_can_open(session: Session, org: Org) -> None:
+    from tests.factories import make_user
+
+    scoped = make_user(session, role="reviewer", teams=[org.other_team])
+    free = make_user(session, role="reviewer")
+    rule = org.rule(filters={"teams": [org.team.id, org.other_team.id]}, quota={"total": 12},
+                    reviewers=[{"id": scoped.id}, {"id": free.id}])
+    result = run(session, org, actor=org.admin, **{k: v for k, v in rule.items() if k != "name"})
+    rows = made(session, result)
+    teams = {c.id: c.team_id for c in conversations(session, rows)}
+    mine = [a for a in rows if a.reviewer_id == scoped.id]
+    assert mine and all(teams[a.conversation_id] == org.other_team.id for a in mine)
+    assert result.assigned == len(rows) == 12  # the free reviewer takes the rest
+    # a replacement is drawn from what the reviewer can open, too
+    row = service.create_rule(session, actor=org.admin, rule=service.parse(rule | {"name": "Scoped"}))
+    stored = service.run_stored_rule(session, actor=org.admin, rule_id=row.id, now=NOW)
+    held = next(a for a in made(session, stored) if a.reviewer_id == scoped.id)
+    new = service.replace_assignment(session, actor=scoped, assignment_id=held.id, reason="Duplicate")
+    assert session.get(Conversation, new.conversation_id).team_id == org.other_team.id  # type: ignore[union-attr]

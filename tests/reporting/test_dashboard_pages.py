@@ -198,8 +198,22 @@ class TestPage:
         assert link(week)[1] == base | {"start": "2026-03-09", "end": "2026-03-15", "team": str(org.beta.id)}  # type: ignore[arg-type]
         rita = page.select_one(f"tr[data-reviewer='{org.rita.id}']")
         assert rita is not None
-        for col in ("reviews", "average", "leniency", "time", "disputes", "dispute_rate"):
+        for col in ("reviews", "average", "leniency", "time"):
             assert link(rita.select_one(f"[data-col={col}]"))[1] == base | {"reviewer": str(org.rita.id)}  # type: ignore[arg-type]
+        for col in ("disputes", "dispute_rate"):
+            assert link(rita.select_one(f"[data-col={col}]"))[1] == base | {  # type: ignore[arg-type]
+                "reviewer": str(org.rita.id), "disputed": "any"}
+
+    def test_dispute_figures_drill_down_to_the_disputed_reviews(self, client: TestClient, org: Org) -> None:
+        login_as(client, org.admin)
+        page = soup(client.get("/dashboard", params=RANGE))
+        sam = page.select_one(f"tr[data-reviewer='{org.sam.id}']")
+        assert sam is not None
+        for col, shown in (("disputes", 2), ("lost", 1)):
+            path, params = link(sam.select_one(f"[data-col={col}]"))  # type: ignore[arg-type]
+            listed = soup(client.get(path, params=params))
+            assert listed.select_one("#drill-total").get_text(strip=True) == str(shown), col  # type: ignore[union-attr]
+            assert "with a" in listed.select_one("h1, .drill-summary, main").get_text(" "), col  # type: ignore[union-attr]
         crit = page.select_one("[data-stat=critical_fails] a")
         assert crit is not None and parse_qs(urlsplit(str(crit["href"])).query)["outcome"] == ["critical"]
 

@@ -162,3 +162,19 @@ def test_reimport_moving_a_conversation_moves_its_reviews_in_the_summary(session
     assert (moved.team_id, moved.channel) == (escalations, "email") and billing != escalations
     assert summary(session) == rebuilt(session)
     assert {k[1] for k in summary(session)} == {str(escalations)}
+
+
+
+def test_reports_name_criteria_by_published_versions_only(session: Session) -> None:
+    """A draft being edited (a renamed criterion) does not leak into reports until it is published."""
+    from qa.scorecard_admin import editor
+    from tests.factories import make_scorecard
+
+    version = make_scorecard(session)
+    editor.update_criterion(session, actor=None, scorecard_id=version.scorecard_id, key="greeting",
+                            criterion={"name": "Warm welcome", "section": "Opening", "scale": "binary",
+                                       "weight": 1})
+    assert editor.get_draft(session, version.scorecard_id) is not None
+    assert stats.criterion_names(session, ["greeting"]) == {"greeting": "Greeting"}
+    editor.publish_draft(session, actor=None, scorecard_id=version.scorecard_id)
+    assert stats.criterion_names(session, ["greeting"]) == {"greeting": "Warm welcome"}

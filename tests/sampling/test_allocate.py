@@ -219,3 +219,78 @@ def test_bad_reviewer_lists_are_refused(reviewers: list[Reviewer], message: str)
 def test_bad_reviewers_are_refused(kwargs: dict[str, int], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         Reviewer(1, **kwargs)
+
+
+Teams = list[int | None]
+
+
+@st.composite
+def scoped_instances(draw: st.DrawFn) -> tuple[Agents, Teams, list[Reviewer]]:
+    """Picks with an agent and a team (some none), reviewers of whom some review only certain teams."""
+    n = draw(st.integers(0, 25))
+    agents = draw(st.lists(st.none() | st.integers(1, 4), min_size=n, max_size=n))
+    teams = draw(st.lists(st.none() | st.integers(1, 3), min_size=n, max_size=n))
+    ids = draw(st.lists(st.integers(1, 10**9), max_size=5, unique=True))
+    reviewers = [Reviewer(id=i, agent_id=draw(st.none() | st.integers(1, 5)),
+                          capacity=draw(st.none() | st.integers(0, 8)), load=draw(st.integers(0, 3)),
+                          teams=draw(st.none() | st.frozensets(st.integers(1, 3), max_size=3)))
+                 for i in ids]
+    return agents, teams, reviewers
+
+
+def may_take(reviewer: Reviewer, agent: int | None, team: int | None) -> bool:
+    in_scope = reviewer.teams is None or (team is not None and team in reviewer.teams)
+    return eligible(reviewer, agent) and in_scope
+
+
+def max_assignable_scoped(agents: Agents, teams: Teams, reviewers: Sequence[Reviewer]) -> int:
+    kinds = sorted(set(zip(agents, teams, strict=True)), key=repr)
+    n = 2 + len(kinds) + len(reviewers)
+    capacity = np.zeros((n, n), dtype=np.int32)
+    pairs = list(zip(agents, teams, strict=True))
+    for k, (agent, team) in enumerate(kinds):
+        capacity[0, 2 + k] = pairs.count((agent, team))
+        for r, reviewer in enumerate(reviewers):
+            if may_take(reviewer, agent, team):
+                capacity[2 + k, 2 + len(kinds) + r] = len(agents)
+    for r, reviewer in enumerate(reviewers):
+        left = len(agents) if reviewer.capacity is None else max(0, reviewer.capacity - reviewer.load)
+        capacity[2 + len(kinds) + r, 1] = left
+    return int(maximum_flow(csr_matrix(capacity), 0, 1).flow_value)
+
+
+class TestTeamScopes:
+    @settings(max_examples=150)
+    @given(instance=scoped_instances(), seed=seeds)
+    def test_scoped_reviewers_get_only_their_teams_most_placed_and_balanced(
+            self, instance: tuple[Agents, Teams, list[Reviewer]], seed: int) -> None:
+        agents, teams, reviewers = instance
+        result = allocate(agents, reviewers, seed, teams)
+        by_id = {r.id: r for r in reviewers}
+        for agent, team, chosen in zip(agents, teams, result, strict=True):
+            if chosen is not None:
+                assert may_take(by_id[chosen], agent, team)
+        check_valid(agents, reviewers, result)
+        assert sum(r is not None for r in result) == max_assignable_scoped(agents, teams, reviewers)
+        loads = final_loads(agents, reviewers, result)
+        for agent, team, chosen in zip(agents, teams, result, strict=True):
+            for other in reviewers:
+                if may_take(other, agent, team) and room(other, loads[other.id]):
+                    assert chosen is not None and loads[chosen] <= loads[other.id] + 1
+
+    def test_each_team_goes_to_its_reviewers(self) -> None:
+        reviewers = [Reviewer(id=1, teams=frozenset({10})), Reviewer(id=2, teams=frozenset({20})),
+                     Reviewer(id=3)]
+        teams: Teams = [10] * 4 + [20] * 4 + [None] * 2
+        result = allocate([None] * len(teams), reviewers, 7, teams)
+        assert {r for r, t in zip(result, teams, strict=True) if t is None} == {3}
+        assert all(r in (1, 3) for r, t in zip(result, teams, strict=True) if t == 10)
+        assert all(r in (2, 3) for r, t in zip(result, teams, strict=True) if t == 20)
+        assert sorted(Counter(result).values()) == [3, 3, 4]
+
+    def test_without_pick_teams_scopes_are_not_checked(self) -> None:
+        assert allocate([None, None], [Reviewer(id=1, teams=frozenset({5}))], 1) == [1, 1]
+
+    def test_pick_teams_must_match_the_picks(self) -> None:
+        with pytest.raises(ValueError, match="one entry per pick"):
+            allocate([None, None], [Reviewer(id=1)], 1, [5])

@@ -9,7 +9,7 @@ from bs4 import BeautifulSoup
 from sqlmodel import Session, col, select
 
 from qa.auth import tokens
-from qa.models import AuditLog, Rating, Review, ReviewStatus, ScorecardVersion, User, utcnow
+from qa.models import Agent, AuditLog, Rating, Review, ReviewStatus, ScorecardVersion, User, utcnow
 from qa.scorecard_admin import service as scorecard_service
 from tests.factories import EXAMPLE_SCORECARD, make_conversation, make_user
 
@@ -21,9 +21,21 @@ def example(**changes: Any) -> dict[str, Any]:
     return data
 
 
-def make_review_on(session: Session, version: ScorecardVersion, ratings: dict[str, str | None]) -> Review:
-    """A submitted review of a new conversation scored with `version` (rows inserted directly)."""
-    conversation = make_conversation(session)
+def make_review_on(
+    session: Session,
+    version: ScorecardVersion,
+    ratings: dict[str, str | None],
+    *,
+    agent: Agent | None = None,
+    rated_only: bool = False,
+    **overrides: Any,
+) -> Review:
+    """A submitted review of a new conversation scored with `version` (rows inserted directly).
+
+    Every criterion gets a rating (N/A where `ratings` has none) unless `rated_only`; `overrides` set
+    Review fields (score 75 and submitted now by default).
+    """
+    conversation = make_conversation(session, agent=agent)
     reviewer = make_user(session, role="reviewer")
     review = Review(
         conversation_id=conversation.id,
@@ -31,12 +43,13 @@ def make_review_on(session: Session, version: ScorecardVersion, ratings: dict[st
         reviewer_id=reviewer.id,  # type: ignore[arg-type]
         agent_id=conversation.agent_id,
         status=ReviewStatus.submitted,
-        score=75.0,
-        submitted_at=utcnow(),
+        **{"score": 75.0, "submitted_at": utcnow(), **overrides},
     )
     session.add(review)
     session.flush()
     for criterion in scorecard_service.criteria_for(session, version.id):  # type: ignore[arg-type]
+        if rated_only and criterion.key not in ratings:
+            continue
         label = ratings.get(criterion.key)
         score = next((o["score"] for o in criterion.options if o["label"] == label), None)
         session.add(
