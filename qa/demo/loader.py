@@ -44,6 +44,7 @@ from qa.models import (
     Message,
     MessageComment,
     Review,
+    ReviewKind,
     ReviewStatus,
     Role,
     Scorecard,
