@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import ColumnElement, false, true
@@ -9,7 +10,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from qa.errors import NotFound
+from qa.errors import InvalidInput, NotFound
 from qa.models import (
     CalibrationParticipant,
     CalibrationSession,
@@ -139,3 +140,17 @@ def as_id(value: Any) -> int:
     if not 0 < number <= MAX_ID:  # ids are 32-bit on PostgreSQL: a larger one is simply not there
         raise NotFound(f"No object with id {value!r}.")
     return number
+
+
+def as_ids(values: Iterable[Any], field_name: str) -> list[int]:
+    """Ids from a form or a JSON list, in order, duplicates dropped; anything else is a 422 naming it."""
+    if isinstance(values, str | bytes | dict) or not isinstance(values, Iterable):
+        raise InvalidInput(f"'{field_name}' must be a list of ids.", field=field_name)
+    found: list[int] = []
+    for value in values:
+        text = str(value).strip()
+        if isinstance(value, bool) or not (text.isascii() and text.isdigit()) or not 0 < int(text) <= MAX_ID:
+            raise InvalidInput(f"{text[:30]!r} in '{field_name}' is not an id.", field=field_name)
+        if int(text) not in found:
+            found.append(int(text))
+    return found

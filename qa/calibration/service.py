@@ -306,28 +306,10 @@ def require_manager(actor: User) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def _ids(values: Sequence[Any], field_name: str) -> list[int]:
-    """Positive integer ids, duplicates dropped (order kept); anything else is a 422 naming it."""
-    if isinstance(values, str | bytes) or not isinstance(values, Sequence):
-        raise InvalidInput(f"'{field_name}' must be a list of ids.", field=field_name)
-    out: list[int] = []
-    for value in values:
-        text = str(value).strip()
-        if (
-            isinstance(value, bool)
-            or not (text.isascii() and text.isdigit())
-            or not 0 < int(text) <= scope.MAX_ID
-        ):
-            raise InvalidInput(f"{text[:30]!r} in '{field_name}' is not an id.", field=field_name)
-        if int(text) not in out:
-            out.append(int(text))
-    return out
-
-
 def _one_id(value: Any, field_name: str) -> int | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
-    return _ids([value], field_name)[0]
+    return scope.as_ids([value], field_name)[0]
 
 
 def _clean_name(name: str) -> str:
@@ -457,7 +439,7 @@ def create_session(session: Session, *, actor: User, data: SessionIn) -> Calibra
     name = _clean_name(data.name)
     version = _scorecard_version(session, data.scorecard_id)
     benchmark_id = _one_id(data.benchmark_id, "benchmark_id")
-    users = _participants(session, _ids(data.participant_ids, "participant_ids"), benchmark_id)
+    users = _participants(session, scope.as_ids(data.participant_ids, "participant_ids"), benchmark_id)
     rule_id = _one_id(data.sampling_rule_id, "sampling_rule_id")
     if rule_id is not None and not data.conversation_ids:
         agents = [u.agent_id for u in users if u.agent_id is not None]
@@ -470,7 +452,7 @@ def create_session(session: Session, *, actor: User, data: SessionIn) -> Calibra
             exclude_agents=agents,
         )
     else:
-        conversation_ids = _ids(data.conversation_ids, "conversation_ids")
+        conversation_ids = scope.as_ids(data.conversation_ids, "conversation_ids")
     conversations = _conversations(session, actor, conversation_ids)
     _check_pairs(session, users, conversations)
     notes = review_service._clean_text(data.notes or "", "notes") if data.notes else ""  # noqa: SLF001

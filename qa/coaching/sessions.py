@@ -316,22 +316,6 @@ def _status(value: str) -> CoachingStatus:
         ) from None
 
 
-def as_ids(values: Iterable[Any], field_name: str) -> list[int]:
-    """Ids from a form or a JSON list, in order, duplicates dropped; anything else is 422."""
-    found: list[int] = []
-    for value in values:
-        text = str(value).strip()
-        if (
-            isinstance(value, bool)
-            or not (text.isascii() and text.isdigit())
-            or not 0 < int(text) <= scope.MAX_ID
-        ):
-            raise InvalidInput(f"'{text[:20]}' is not an id.", field=field_name)
-        if int(text) not in found:
-            found.append(int(text))
-    return found
-
-
 def known_criteria(session: Session, keys: Iterable[str], field_name: str = "focus_criteria") -> list[str]:
     """The keys, in order, without duplicates, if some scorecard has each; else 422 naming an unknown one."""
     wanted: list[str] = []
@@ -356,7 +340,7 @@ def _agent_reviews(session: Session, actor: User, agent_id: int) -> list[ColumnE
 
 
 def _linkable(session: Session, actor: User, agent: Agent, values: Iterable[Any]) -> list[int]:
-    ids = as_ids(values, "review_ids")
+    ids = scope.as_ids(values, "review_ids")
     if len(ids) > MAX_LINKED_REVIEWS:
         raise InvalidInput(f"Link at most {MAX_LINKED_REVIEWS} reviews.", field="review_ids")
     if not ids:
@@ -403,7 +387,7 @@ def create_session(
         private_notes=_text(private_notes, MAX_NOTES, "private_notes"),
     )
     links = _linkable(session, actor, agent, review_ids)
-    pins = as_ids(pin_ids, "pin_ids")
+    pins = scope.as_ids(pin_ids, "pin_ids")
     session.add(row)
     session.flush()
     session.add_all(CoachingSessionReview(session_id=row.id or 0, review_id=r) for r in links)
@@ -429,7 +413,7 @@ def update_session(
     row, agent, _coach = get_session_row(session, actor=actor, session_id=session_id)
     before = {**_snapshot(row), "review_ids": _linked_ids(session, row.id or 0)}
     moved = _apply(session, actor, row, agent, changes)
-    pins = as_ids(changes.pin_ids, "pin_ids")
+    pins = scope.as_ids(changes.pin_ids, "pin_ids")
     _discuss_pins(session, actor, row, pins)
     after = {**_snapshot(row), "review_ids": _linked_ids(session, row.id or 0)}
     changed = [k for k in after if after[k] != before[k]]

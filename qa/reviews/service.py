@@ -898,26 +898,14 @@ def create_review(
                                field="reviewer_id") from None
     _check_may_review(session, reviewer, conversation, review_any)
     version = _usable_version(session, scorecard_id)
-    defn = scorecard_service.definition_for(session, version.id)  # type: ignore[arg-type]
-    chosen = _checked_ratings(defn, ratings)
+    _checked_ratings(scorecard_service.definition_for(session, version.id), ratings)  # type: ignore[arg-type]
     if _existing_review(session, reviewer.id, conversation.id, version.scorecard_id) is not None:
         raise Conflict(f"{reviewer.name} already has a review of conversation {conversation.id} "
                        "with this scorecard.")
-    review = Review(conversation_id=conversation.id, version_id=version.id, reviewer_id=reviewer.id,  # type: ignore[arg-type]
-                    agent_id=conversation.agent_id, kind=ReviewKind.manual, status=ReviewStatus.submitted,
-                    comment=_clean_text(comment or "", "comment"), submitted_at=utcnow())
-    session.add(review)
-    session.flush()
-    ids = {c.key: c.id for c in scorecard_service.criteria_for(session, version.id)}  # type: ignore[arg-type]
-    for criterion, option, text, cause in chosen:
-        session.add(Rating(review_id=review.id, criterion_id=ids[criterion.key], criterion_key=criterion.key,  # type: ignore[arg-type]
-                           option_label=option.label if option else None,
-                           option_score=option.score if option else None, comment=text, root_cause=cause))
-    session.flush()
-    _rescore(session, review, defn)
+    review = create_scored_review(session, actor=actor, reviewer=reviewer, conversation=conversation,
+                                  version_id=version.id, ratings=ratings, comment=comment,  # type: ignore[arg-type]
+                                  kind=ReviewKind.manual)
     _complete_assignment(session, review, defn_scorecard_id=version.scorecard_id)
-    audit.record(session, actor=actor, action="review.create", entity="review", entity_id=review.id,
-                 after=_snapshot(session, review))
     _notify_agent(session, review)
     return review
 
@@ -1299,16 +1287,18 @@ def create_scored_review(
     kind: ReviewKind,
     calibration_id: int | None = None,
     regrade_of_id: int | None = None,
+    reviewer: User | None = None,
 ) -> Review:
-    """A complete, submitted review by `actor` on a given version (calibration and re-score reviews).
+    """A complete, submitted review by `reviewer` (default: `actor`) on a given version.
 
-    The caller has checked that the actor may review this conversation in this context; this checks
-    the ratings (every criterion, naming the bad field), scores and audits. Agents are not notified:
-    only manual reviews reach them.
+    The caller has checked that the reviewer may review this conversation in this context; this checks
+    the ratings (every criterion, naming the bad field), scores and audits (as `actor`). Agents are not
+    notified here: `create_review` does it for manual reviews, the only ones agents see.
     """
     defn = scorecard_service.definition_for(session, version_id)
     chosen = _checked_ratings(defn, ratings)
-    review = Review(conversation_id=conversation.id, version_id=version_id, reviewer_id=actor.id,  # type: ignore[arg-type]
+    author = reviewer or actor
+    review = Review(conversation_id=conversation.id, version_id=version_id, reviewer_id=author.id,  # type: ignore[arg-type]
                     agent_id=conversation.agent_id, kind=kind, status=ReviewStatus.submitted,
                     comment=_clean_text(comment or "", "comment"), submitted_at=utcnow(),
                     calibration_id=calibration_id, regrade_of_id=regrade_of_id)
